@@ -1,0 +1,106 @@
+/*
+ * The publisher agent's state, shared by its files: main.c (start, init),
+ * cluster.c (enrolment, membership, certificate set), reset.c (reset jobs)
+ * and admin.c (the operator's commands).
+ */
+#ifndef ITL_PUBLISHER_H
+#define ITL_PUBLISHER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "cluster.pb-c.h"
+#include "config.h"
+#include "tftpnode.h"
+#include "transport.h"
+
+#define PUB_MAX_MEMBERS 4096
+#define PUB_MAX_PENDING 64
+
+typedef struct {
+    char host[64];
+    char address[64];
+    int tftp;
+    uint8_t rid[256];
+    size_t ridlen;
+    long long last_seen;   /* time_mono_ms of the last message */
+    int connected;         /* heard from since the publisher started */
+    Itl__Register *reg;    /* as registered: certificates, ITL state */
+    char sha1[41];
+    char signer[160];
+} member_t;
+
+/* An enrolment in progress on the enrolment socket. */
+typedef struct {
+    uint8_t rid[256];
+    size_t ridlen;
+    char host[64];
+    char key[41];
+    uint8_t nonce[32];
+    long long started;
+} pending_t;
+
+enum job_node_state { JN_SENT, JN_TRANSFERRED, JN_RESTARTED, JN_FAILED };
+
+typedef struct {
+    char host[64];
+    int state;
+    char sha1[41];
+    char reason[256];
+} job_node_t;
+
+typedef struct {
+    uint64_t id;
+    int running;
+    uint8_t rid[256]; /* the admin client that asked */
+    size_t ridlen;
+    long long deadline;
+    uint32_t timestamp;
+    char sha1[41];
+    size_t nnodes;
+    job_node_t *nodes;
+} job_t;
+
+typedef struct {
+    config_t cfg;
+    void *ctx;
+    zap_t *zap;
+    void *cluster;  /* ROUTER: enrolled subscribers */
+    void *enrol;    /* ROUTER: enrolment, any CURVE key */
+    void *admin;    /* ROUTER: itl-admin on ipc */
+    curve_keys_t keys;
+    uint8_t enrol_key[32];
+    tftpnode_t *node;
+    member_t *members;
+    size_t nmembers;
+    pending_t pending[PUB_MAX_PENDING];
+    Itl__CertSet *certset;
+    job_t job;
+    uint64_t last_job;
+    uint32_t last_ts;
+    int bad_passwords;        /* in a row */
+    long long locked_until;   /* wrong-password slow-down */
+} pub_t;
+
+/* cluster.c */
+int pub_cluster_load(pub_t *p) WUR;
+void pub_cluster_on_message(pub_t *p, transport_msg_t *m);
+void pub_enrol_on_message(pub_t *p, transport_msg_t *m);
+void pub_cluster_tick(pub_t *p);
+int pub_member_active(const pub_t *p, const member_t *m);
+member_t *pub_member_find(pub_t *p, const char *host);
+int pub_certset_refresh(pub_t *p) WUR;
+
+/* reset.c */
+void pub_reset_start(pub_t *p, const uint8_t *rid, size_t ridlen);
+void pub_reset_on_report(pub_t *p, const char *host,
+                         const Itl__ResetReport *r);
+void pub_reset_tick(pub_t *p);
+int pub_jobs_load(pub_t *p) WUR;
+
+/* admin.c */
+void pub_admin_on_request(pub_t *p);
+
+#endif

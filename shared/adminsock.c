@@ -1,0 +1,237 @@
+#include "adminsock.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "log.h"
+
+#define ADMIN_MAX_MSG (64 * 1024)
+
+void *
+adminsock_bind(void *ctx, const char *path, int gid)
+{
+    char endpoint[300];
+    void *s;
+    int linger = 0;
+    int64_t max = ADMIN_MAX_MSG;
+    mode_t old;
+
+    snprintf(endpoint, sizeof(endpoint), "ipc://%s", path);
+    s = zmq_socket(ctx, ZMQ_ROUTER);
+    if (s == NULL) {
+        err_set(ERR_NET, "cannot make the admin socket: %s",
+                zmq_strerror(errno));
+        return NULL;
+    }
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof(max));
+    /* A stale socket file of a dead agent would make the bind fail. */
+    unlink(path);
+    /* Create the socket file private from the start, not chmod it later. */
+    old = umask(gid >= 0 ? 0007 : 0077);
+    if (zmq_bind(s, endpoint) != 0) {
+        umask(old);
+        err_set(ERR_NET, "cannot open the admin socket %s: %s", path,
+                zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    umask(old);
+    if (gid >= 0 && chown(path, (uid_t)-1, (gid_t)gid) < 0)
+        log_warning("cannot give the admin socket %s to group %d: %s", path,
+                    gid, strerror(errno));
+    return s;
+}
+
+int
+adminsock_recv(void *sock, adminsock_req_t *r)
+{
+    zmq_msg_t msg;
+    int n, more = 0;
+    size_t sz = sizeof(more);
+
+    memset(r, 0, sizeof(*r));
+    n = zmq_recv(sock, r->rid, sizeof(r->rid), ZMQ_DONTWAIT);
+    if (n < 0)
+        return ERR_NOTFOUND;
+    r->ridlen = (size_t)n > sizeof(r->rid) ? sizeof(r->rid) : (size_t)n;
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, sock, 0) < 0) {
+        zmq_msg_close(&msg);
+        return err_set(ERR_PROTO, "admin request without a body");
+    }
+    r->req = itl__admin_request__unpack(NULL, zmq_msg_size(&msg),
+                                        zmq_msg_data(&msg));
+    zmq_msg_close(&msg);
+    zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz);
+    while (more) {
+        zmq_msg_init(&msg);
+        zmq_msg_recv(&msg, sock, 0);
+        zmq_msg_close(&msg);
+        zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz);
+    }
+    if (r->req == NULL || r->req->n_argv == 0) {
+        adminsock_req_clear(r);
+        return err_set(ERR_PROTO, "dropped an undecodable admin request");
+    }
+    return ERR_OK;
+}
+
+void
+adminsock_req_clear(adminsock_req_t *r)
+{
+    if (r->req != NULL) {
+        if (r->req->password)
+            memset(r->req->password, 0, strlen(r->req->password));
+        if (r->req->secret)
+            memset(r->req->secret, 0, strlen(r->req->secret));
+        itl__admin_request__free_unpacked(r->req, NULL);
+    }
+    r->req = NULL;
+}
+
+static void
+s_send_event(void *sock, const uint8_t *rid, size_t ridlen,
+             const Itl__AdminEvent *ev)
+{
+    uint8_t buf[8192];
+    size_t len = itl__admin_event__get_packed_size(ev);
+
+    if (len > sizeof(buf))
+        return;
+    itl__admin_event__pack(ev, buf);
+    if (zmq_send(sock, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(sock, buf, len, ZMQ_DONTWAIT) < 0)
+        log_debug("an admin client went away: %s", zmq_strerror(errno));
+}
+
+void
+adminsock_line(void *sock, const uint8_t *rid, size_t ridlen, int is_err,
+               const char *fmt, ...)
+{
+    Itl__AdminEvent ev = ITL__ADMIN_EVENT__INIT;
+    char line[4096];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    ev.line = line;
+    ev.has_is_stderr = 1;
+    ev.is_stderr = is_err != 0;
+    s_send_event(sock, rid, ridlen, &ev);
+}
+
+void
+adminsock_done(void *sock, const uint8_t *rid, size_t ridlen, int status)
+{
+    Itl__AdminEvent ev = ITL__ADMIN_EVENT__INIT;
+
+    ev.has_final = 1;
+    ev.final = 1;
+    ev.has_status = 1;
+    ev.status = status;
+    s_send_event(sock, rid, ridlen, &ev);
+}
+
+static int
+s_print_events(void *s, const char *path, int timeout_ms)
+{
+    for (;;) {
+        zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
+        Itl__AdminEvent *ev;
+        zmq_msg_t msg;
+        int status;
+
+        if (zmq_poll(&item, 1, timeout_ms) <= 0) {
+            fprintf(stderr, "itl-admin: the agent at %s did not answer "
+                    "within %d s; is it running? (systemctl status "
+                    "itl-publisher or itl-subscriber)\n", path,
+                    timeout_ms / 1000);
+            return 2;
+        }
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, s, 0) < 0) {
+            zmq_msg_close(&msg);
+            continue;
+        }
+        ev = itl__admin_event__unpack(NULL, zmq_msg_size(&msg),
+                                      zmq_msg_data(&msg));
+        zmq_msg_close(&msg);
+        if (ev == NULL) {
+            fprintf(stderr, "itl-admin: undecodable answer from %s\n", path);
+            return 2;
+        }
+        if (ev->line != NULL) {
+            FILE *out = ev->is_stderr ? stderr : stdout;
+            fprintf(out, "%s\n", ev->line);
+            fflush(out);
+        }
+        status = ev->final ? ev->status : -1;
+        itl__admin_event__free_unpacked(ev, NULL);
+        if (status >= 0)
+            return status;
+    }
+}
+
+int
+adminsock_call(const char *path, int argc, char **argv, const char *password,
+               int json, int timeout_ms)
+{
+    Itl__AdminRequest req = ITL__ADMIN_REQUEST__INIT;
+    char endpoint[300];
+    void *ctx = NULL, *s = NULL;
+    uint8_t *buf = NULL;
+    size_t len;
+    int rc = 2, linger = 0;
+
+    if (access(path, F_OK) < 0) {
+        fprintf(stderr, "itl-admin: no agent socket at %s (%s); is the "
+                "agent running, and is this its configuration?\n", path,
+                strerror(errno));
+        return 2;
+    }
+    if (access(path, W_OK) < 0) {
+        fprintf(stderr, "itl-admin: cannot open the agent socket %s: %s; "
+                "run itl-admin as the agent's user or group\n", path,
+                strerror(errno));
+        return 2;
+    }
+    req.n_argv = (size_t)argc;
+    req.argv = argv;
+    req.password = (char *)password;
+    req.has_json = 1;
+    req.json = json != 0;
+    len = itl__admin_request__get_packed_size(&req);
+    buf = malloc(len ? len : 1);
+    ctx = zmq_ctx_new();
+    if (buf == NULL || ctx == NULL)
+        goto out;
+    itl__admin_request__pack(&req, buf);
+    snprintf(endpoint, sizeof(endpoint), "ipc://%s", path);
+    s = zmq_socket(ctx, ZMQ_DEALER);
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+    if (zmq_connect(s, endpoint) != 0 || zmq_send(s, buf, len, 0) < 0) {
+        fprintf(stderr, "itl-admin: cannot reach the agent at %s: %s\n",
+                path, zmq_strerror(errno));
+        goto out;
+    }
+    rc = s_print_events(s, path, timeout_ms);
+out:
+    if (buf != NULL) {
+        memset(buf, 0, len);
+        free(buf);
+    }
+    if (s != NULL)
+        zmq_close(s);
+    if (ctx != NULL)
+        zmq_ctx_term(ctx);
+    return rc;
+}

@@ -1,0 +1,78 @@
+/*
+ * tftpnode: the TFTP node that every agent is, publisher included.
+ *
+ * It owns the node's TFTP folders and its in.tftpd, builds the node's own
+ * ITL at a normal start, and carries out reset orders: verify the file
+ * against the cluster's ITLRecovery certificate, refuse replays, install it
+ * atomically in every folder, restart the TFTP service, report each step.
+ * The publisher calls the same code for itself as subscribers do.
+ */
+#ifndef ITL_TFTPNODE_H
+#define ITL_TFTPNODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster.pb-c.h"
+#include "config.h"
+#include "err.h"
+
+typedef struct tftpnode tftpnode_t;
+
+/* Steps reported while a reset order is carried out (ResetStep values). */
+typedef void(tftpnode_report_fn)(void *arg, int step, const char *sha1,
+                                 const char *reason);
+
+/*
+ * Makes the node of configuration c (not copied: it must outlive the node).
+ * Loads the stored certificate set and reset state. NULL on failure.
+ */
+tftpnode_t *tftpnode_new(const config_t *c);
+
+/*
+ * Starts the TFTP service. A node that last served a reset ITL keeps it;
+ * otherwise it builds its own ITL first (a normal start).
+ */
+int tftpnode_start(tftpnode_t *n) WUR;
+
+/* A normal restart: rebuilds the node's own ITL, installs it, restarts. */
+int tftpnode_restart_normal(tftpnode_t *n) WUR;
+
+/*
+ * Takes the cluster's certificate set (stored for later starts). When the
+ * node serves its own ITL built from another set, it rebuilds it.
+ */
+int tftpnode_set_certset(tftpnode_t *n, const Itl__CertSet *set) WUR;
+
+/* Generation of the stored certificate set, 0 when none. */
+uint64_t tftpnode_certset_generation(const tftpnode_t *n);
+
+/*
+ * Carries out a reset order, calling report for each step. Returns ERR_OK
+ * when the node serves the file, else the failure (already reported).
+ */
+int tftpnode_apply_reset(tftpnode_t *n, uint64_t job, const uint8_t *itl,
+                         size_t len, uint32_t timestamp,
+                         tftpnode_report_fn *report, void *arg);
+
+/* SHA-1 (hex) and signer name of the ITL served now; "" when none. */
+const char *tftpnode_sha1(const tftpnode_t *n);
+const char *tftpnode_signer(const tftpnode_t *n);
+
+/* Path of the served ITL (in the first TFTP folder). */
+const char *tftpnode_itl_path(const tftpnode_t *n);
+
+/* Last reset job carried out and the timestamp of its ITL. */
+uint64_t tftpnode_last_job(const tftpnode_t *n);
+uint32_t tftpnode_last_reset_ts(const tftpnode_t *n);
+
+/* Non-zero while the node serves a recovery-signed ITL. */
+int tftpnode_in_reset(const tftpnode_t *n);
+
+/* Restarts a supervised in.tftpd that died. Call from the event loop. */
+void tftpnode_check(tftpnode_t *n);
+
+/* Stops the TFTP service and frees *n; *n set to NULL. */
+void tftpnode_destroy(tftpnode_t **n);
+
+#endif
