@@ -1,0 +1,442 @@
+/* Unit tests of node: state folder layout, regeneration, hold timer, ITL. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fsutil.h"
+#include "kdf.h"
+#include "keystore.h"
+#include "node.h"
+#include "p12.h"
+
+#define CLUSTER "Cluster-Pass1"
+#define ADMIN   "Admin-Pass9"
+/* 2023-11-14 12:00:01 UTC */
+#define T0 1699963201LL
+
+static const node_params_t pub = {
+    "pub1", {"Voice", "Example Corp", "Lisbon", "Lisboa", "PT"}, 1024, 1};
+static const node_params_t sub = {
+    "sub1", {"Voice", "Example Corp", "Porto", "Porto", "PT"}, 1024, 0};
+
+static void
+s_newstate(char *buf, size_t size, const char *tag)
+{
+    const char *base = getenv("ITL_TMP");
+    char tmpl[512];
+
+    if (base == NULL)
+        base = "/tmp";
+    assert_int_equal(fs_mkdir_p(base, 0755), ERR_OK);
+    snprintf(tmpl, sizeof(tmpl), "%s/node-%s.XXXXXX", base, tag);
+    assert_non_null(mkdtemp(tmpl));
+    snprintf(buf, size, "%s/state", tmpl);
+}
+
+static void
+s_init(char *state, size_t size, const node_params_t *p)
+{
+    s_newstate(state, size, p->hostname);
+    assert_int_equal(node_init(state, p, CLUSTER, p->publisher ? ADMIN : NULL),
+                     ERR_OK);
+}
+
+static mode_t
+s_mode(const char *state, const char *rel)
+{
+    char path[1024];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/%s", state, rel);
+    if (stat(path, &st) < 0)
+        return (mode_t)-1;
+    return st.st_mode & 07777;
+}
+
+static char *
+s_read(const char *state, const char *rel, size_t *len)
+{
+    char path[1024];
+    uint8_t *buf;
+    size_t n;
+
+    snprintf(path, sizeof(path), "%s/%s", state, rel);
+    assert_int_equal(fs_read_file(path, 1 << 20, &buf, &n), ERR_OK);
+    if (len != NULL)
+        *len = n;
+    return (char *)buf;
+}
+
+static X509 *
+s_cert(const char *state, const char *name)
+{
+    X509 *c;
+
+    assert_int_equal(node_cert_load(state, name, NULL, &c), ERR_OK);
+    return c;
+}
+
+static int
+s_setup(void **st)
+{
+    (void)st;
+    setenv("TZ", "UTC", 1);
+    tzset();
+    return passwd_set_cost_for_tests(1024, 8, 1) == ERR_OK ? 0 : -1;
+}
+
+static void
+test_init_publisher_layout(void **st)
+{
+    char state[600], pass[65], cn[128], *text;
+    uint8_t enrol[32];
+    size_t len;
+    EVP_PKEY *k;
+    X509 *c;
+    int day, sec;
+
+    (void)st;
+    s_init(state, sizeof(state), &pub);
+    assert_int_equal(s_mode(state, ""), 0700);
+    assert_int_equal(s_mode(state, "keys"), 0700);
+    assert_int_equal(s_mode(state, "secrets"), 0700);
+    static const char *priv[] = {"keys/callmanager.key", "keys/tvs.key",
+                                 "keys/capf.key",        "keys/ITLRecovery.p12",
+                                 "secrets/p12.pass",     "secrets/enrol.key",
+                                 "secrets/admin.hash"};
+    for (size_t i = 0; i < sizeof(priv) / sizeof(priv[0]); i++)
+        assert_int_equal(s_mode(state, priv[i]), 0600);
+    assert_int_equal(s_mode(state, "keys/callmanager.pem"), 0644);
+    assert_int_equal(s_mode(state, "keys/tvs.pem"), 0644);
+    assert_int_equal(s_mode(state, "keys/capf.pem"), 0644);
+    assert_int_equal(s_mode(state, "regen.state"), (mode_t)-1);
+
+    text = s_read(state, "node.info", NULL);
+    const char *want = "hostname=pub1\nrole=publisher\nou=Voice\n"
+                       "o=Example Corp\nl=Lisbon\nst=Lisboa\nc=PT\n"
+                       "key_bits=1024\ncreated=";
+    assert_int_equal(strncmp(text, want, strlen(want)), 0);
+    free(text);
+
+    text = s_read(state, "secrets/p12.pass", &len);
+    assert_int_equal(len, 64);
+    assert_int_equal(kdf_p12_password(CLUSTER, pass), ERR_OK);
+    assert_memory_equal(text, pass, 64);
+    free(text);
+    text = s_read(state, "secrets/enrol.key", &len);
+    assert_int_equal(len, 32);
+    assert_int_equal(kdf_enrol_key(CLUSTER, enrol), ERR_OK);
+    assert_memory_equal(text, enrol, 32);
+    free(text);
+    text = s_read(state, "secrets/admin.hash", NULL);
+    assert_int_equal(passwd_verify(ADMIN, text), ERR_OK);
+    assert_int_equal(passwd_verify(CLUSTER, text), ERR_PASSWORD);
+    free(text);
+
+    assert_int_equal(node_recovery_load(state, &k, &c), ERR_OK);
+    assert_int_equal(keystore_cert_cn(c, cn, sizeof(cn)), ERR_OK);
+    assert_string_equal(cn, "ITLRECOVERY_pub1");
+    assert_int_equal(EVP_PKEY_get_bits(k), 1024);
+    assert_int_equal(ASN1_TIME_diff(&day, &sec, X509_get0_notBefore(c),
+                                    X509_get0_notAfter(c)),
+                     1);
+    assert_int_equal(day, 1826);
+    EVP_PKEY_free(k);
+    X509_free(c);
+
+    c = s_cert(state, "capf");
+    assert_int_equal(keystore_cert_cn(c, cn, sizeof(cn)), ERR_OK);
+    assert_int_equal(strlen(cn), 13);
+    assert_int_equal(strncmp(cn, "CAPF-", 5), 0);
+    assert_int_equal(strspn(cn + 5, "0123456789abcdef"), 8);
+    X509_free(c);
+    c = s_cert(state, "callmanager");
+    assert_int_equal(keystore_cert_cn(c, cn, sizeof(cn)), ERR_OK);
+    assert_string_equal(cn, "pub1");
+    X509_free(c);
+
+    int is_pub = 0;
+    char host[64];
+    assert_int_equal(node_load_role(state, &is_pub, host, sizeof(host)),
+                     ERR_OK);
+    assert_int_equal(is_pub, 1);
+    assert_string_equal(host, "pub1");
+
+    /* A second init changes nothing. */
+    assert_int_equal(node_init(state, &pub, "other", ADMIN), ERR_EXISTS);
+    char msg[4096];
+    snprintf(msg, sizeof(msg),
+             "%s is already an initialised node state folder (%s/node.info "
+             "exists); refusing to overwrite its keys",
+             state, state);
+    assert_string_equal(err_detail(), msg);
+    text = s_read(state, "secrets/p12.pass", &len);
+    assert_memory_equal(text, pass, 64);
+    free(text);
+}
+
+static void
+test_init_subscriber(void **st)
+{
+    char state[600];
+    int is_pub = 1;
+    EVP_PKEY *k;
+    X509 *c;
+
+    (void)st;
+    s_newstate(state, sizeof(state), "subbad");
+    assert_int_equal(node_init(state, &sub, CLUSTER, ADMIN), ERR_ARG);
+    assert_string_equal(err_detail(),
+                        "a subscriber has no administrator password of its "
+                        "own");
+    assert_int_equal(fs_exists(state), 0);
+
+    s_init(state, sizeof(state), &sub);
+    assert_int_equal(s_mode(state, "keys/capf.pem"), (mode_t)-1);
+    assert_int_equal(s_mode(state, "secrets/admin.hash"), (mode_t)-1);
+    assert_int_equal(s_mode(state, "keys/ITLRecovery.p12"), 0600);
+    assert_int_equal(node_load_role(state, &is_pub, NULL, 0), ERR_OK);
+    assert_int_equal(is_pub, 0);
+
+    /* The pass file readable by others is refused. */
+    char path[1024], want[4096];
+    snprintf(path, sizeof(path), "%s/secrets/p12.pass", state);
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(node_recovery_load(state, &k, &c), ERR_PERM);
+    snprintf(want, sizeof(want),
+             "%s holds a secret but its mode is 0640, readable by others; "
+             "run: chmod 600 %s",
+             path, path);
+    assert_string_equal(err_detail(), want);
+}
+
+static void
+test_init_bad_params(void **st)
+{
+    char state[600];
+    node_params_t p = pub;
+
+    (void)st;
+    s_newstate(state, sizeof(state), "bad");
+    p.hostname = "bad host";
+    assert_int_equal(node_init(state, &p, CLUSTER, ADMIN), ERR_ARG);
+    assert_string_equal(err_detail(), "host name 'bad host' is not valid "
+                                      "(letters, digits, '-', '.', '_'; up "
+                                      "to 52)");
+    p = pub;
+    p.org.o = "Semi;colon";
+    assert_int_equal(node_init(state, &p, CLUSTER, ADMIN), ERR_ARG);
+    assert_string_equal(err_detail(), "organisation 'Semi;colon' holds a "
+                                      "control character or ';'");
+    p = pub;
+    assert_int_equal(node_init(state, &p, CLUSTER, NULL), ERR_ARG);
+    assert_int_equal(node_init(state, &p, "", ADMIN), ERR_ARG);
+    p.key_bits = 512;
+    assert_int_equal(node_init(state, &p, CLUSTER, ADMIN), ERR_ARG);
+    assert_int_equal(fs_exists(state), 0);
+
+    int is_pub;
+    assert_int_equal(node_load_role(state, &is_pub, NULL, 0), ERR_NOTFOUND);
+    char want[1024];
+    snprintf(want, sizeof(want),
+             "%s is not an initialised node (no node.info); run the init "
+             "command first",
+             state);
+    assert_string_equal(err_detail(), want);
+}
+
+static void
+test_hold_timer(void **st)
+{
+    char state[600], msg[1024], *text;
+    X509 *cm0, *tvs0, *c;
+
+    (void)st;
+    s_init(state, sizeof(state), &pub);
+    cm0 = s_cert(state, "callmanager");
+    tvs0 = s_cert(state, "tvs");
+
+    assert_int_equal(node_regen(state, "CallManager", T0, msg, sizeof(msg)),
+                     ERR_OK);
+    text = s_read(state, "regen.state", NULL);
+    assert_string_equal(text, "name=CallManager\ntime=1699963201\n");
+    free(text);
+
+    /* 4:59 later: refused, nothing changes. */
+    assert_int_equal(node_regen(state, "TVS", T0 + 299, msg, sizeof(msg)),
+                     ERR_HOLD);
+    assert_string_equal(msg, "CallManager certificate was modified in the "
+                             "last 5 minutes (at 12:00:01); retry "
+                             "regenerating TVS after 12:05:01");
+    assert_string_equal(err_detail(), msg);
+    c = s_cert(state, "tvs");
+    assert_int_equal(X509_cmp(c, tvs0), 0);
+    X509_free(c);
+    assert_int_equal(s_mode(state, "keys/tvs.pem.prev"), (mode_t)-1);
+
+    /* A clock set back waits too. */
+    assert_int_equal(node_regen(state, "tvs", T0 - 60, msg, sizeof(msg)),
+                     ERR_HOLD);
+
+    /* 5:01 later: done. */
+    assert_int_equal(node_regen(state, "tvs", T0 + 301, msg, sizeof(msg)),
+                     ERR_OK);
+    c = s_cert(state, "tvs");
+    assert_int_not_equal(X509_cmp(c, tvs0), 0);
+    X509_free(c);
+    {
+        char prev[1024];
+        snprintf(prev, sizeof(prev), "%s/keys/tvs.pem.prev", state);
+        assert_int_equal(keystore_read_cert(prev, &c), ERR_OK);
+        assert_int_equal(X509_cmp(c, tvs0), 0);
+        X509_free(c);
+    }
+    text = s_read(state, "regen.state", NULL);
+    assert_string_equal(text, "name=TVS\ntime=1699963502\n");
+    free(text);
+
+    /* The CallManager certificate was replaced, the old one kept. */
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/keys/callmanager.pem.prev", state);
+    assert_int_equal(keystore_read_cert(path, &c), ERR_OK);
+    assert_int_equal(X509_cmp(c, cm0), 0);
+    X509_free(c);
+    assert_int_equal(s_mode(state, "keys/callmanager.key.prev"), 0600);
+
+    /* The same certificate again within 5 minutes is allowed. */
+    assert_int_equal(node_regen(state, "TVS", T0 + 310, msg, sizeof(msg)),
+                     ERR_OK);
+    assert_int_equal(node_regen(state, "CAPF", T0 + 320, msg, sizeof(msg)),
+                     ERR_HOLD);
+    assert_string_equal(msg, "TVS certificate was modified in the last 5 "
+                             "minutes (at 12:05:11); retry regenerating "
+                             "CAPF after 12:10:11");
+    X509_free(cm0);
+    X509_free(tvs0);
+}
+
+static void
+test_regen_messages(void **st)
+{
+    char state[600], msg[1024], want[1024], serial[40], cn[64];
+    EVP_PKEY *k0, *k;
+    X509 *r0, *c;
+
+    (void)st;
+    s_init(state, sizeof(state), &pub);
+    char cn0[64];
+    c = s_cert(state, "capf");
+    assert_int_equal(keystore_cert_cn(c, cn0, sizeof(cn0)), ERR_OK);
+    X509_free(c);
+    assert_int_equal(node_regen(state, "CAPF", T0, msg, sizeof(msg)), ERR_OK);
+    c = s_cert(state, "capf");
+    const ASN1_INTEGER *s = X509_get0_serialNumber(c);
+    for (int i = 0; i < s->length; i++)
+        snprintf(serial + 2 * i, 3, "%02x", s->data[i]);
+    assert_int_equal(keystore_cert_cn(c, cn, sizeof(cn)), ERR_OK);
+    snprintf(want, sizeof(want),
+             "Regenerated the CAPF certificate of pub1: CN=%s, serial %s; "
+             "the previous files are kept as .prev.\nRestart the TFTP "
+             "service of this node for its ITL to pick up the new "
+             "certificate.\n",
+             cn, serial);
+    assert_string_equal(msg, want);
+    X509_free(c);
+    /* The CAPF name stays. */
+    assert_string_equal(cn, cn0);
+
+    assert_int_equal(node_recovery_load(state, &k0, &r0), ERR_OK);
+    assert_int_equal(
+        node_regen(state, "ITLRECOVERY", T0 + 400, msg, sizeof(msg)), ERR_OK);
+    assert_non_null(strstr(msg, "Regenerated the ITLRecovery certificate "
+                                "of pub1: CN=ITLRECOVERY_pub1, serial "));
+    assert_non_null(strstr(msg, "\nBack up the new key file now: file get "
+                                "tftp ITLRecovery.p12\nRestart the TFTP "
+                                "service of this node for its ITL to pick "
+                                "up the new certificate (phones are not "
+                                "reset by this).\n"));
+    assert_int_equal(node_recovery_load(state, &k, &c), ERR_OK);
+    assert_int_not_equal(X509_cmp(c, r0), 0);
+    assert_int_equal(EVP_PKEY_eq(k, k0), 0);
+    EVP_PKEY_free(k);
+    X509_free(c);
+    char path[1024], pass[65];
+    snprintf(path, sizeof(path), "%s/keys/ITLRecovery.p12.prev", state);
+    assert_int_equal(kdf_p12_password(CLUSTER, pass), ERR_OK);
+    assert_int_equal(p12_read_file(path, pass, &k, &c), ERR_OK);
+    assert_int_equal(X509_cmp(c, r0), 0);
+    EVP_PKEY_free(k);
+    X509_free(c);
+    EVP_PKEY_free(k0);
+    X509_free(r0);
+
+    assert_int_equal(node_regen(state, "Foo", T0, msg, sizeof(msg)), ERR_ARG);
+    assert_string_equal(msg, "unknown certificate 'Foo'; expected "
+                             "CallManager, TVS, CAPF or ITLRecovery");
+}
+
+static void
+test_regen_subscriber(void **st)
+{
+    char state[600], msg[1024];
+
+    (void)st;
+    s_init(state, sizeof(state), &sub);
+    assert_int_equal(node_regen(state, "capf", T0, msg, sizeof(msg)), ERR_ARG);
+    assert_string_equal(msg, "sub1 is a subscriber: CAPF exists only on "
+                             "the publisher");
+    assert_int_equal(node_regen(state, "ITLRecovery", T0, msg, sizeof(msg)),
+                     ERR_OK);
+    assert_non_null(strstr(msg, "\nThis is a subscriber: only its own "
+                                "ITLRecovery.p12 changed; ITL files carry "
+                                "the publisher's ITLRecovery certificate."
+                                "\n"));
+    assert_null(strstr(msg, "file get tftp"));
+}
+
+static void
+test_regen_damaged_state(void **st)
+{
+    char state[600], msg[1024], path[1024], want[4096];
+
+    (void)st;
+    s_init(state, sizeof(state), &sub);
+    snprintf(path, sizeof(path), "%s/regen.state", state);
+    assert_int_equal(
+        fs_write_durable(path, "name=Bogus\ntime=5\n", 18, 0644, 0), ERR_OK);
+    assert_int_equal(node_regen(state, "TVS", T0, msg, sizeof(msg)),
+                     ERR_FORMAT);
+    snprintf(want, sizeof(want),
+             "%s is damaged (expected name=NAME and time=UNIXTIME lines); "
+             "fix or remove it",
+             path);
+    assert_string_equal(msg, want);
+    assert_int_equal(
+        fs_write_durable(path, "name=TVS\ntime=12x\n", 18, 0644, 0), ERR_OK);
+    assert_int_equal(node_regen(state, "TVS", T0, msg, sizeof(msg)),
+                     ERR_FORMAT);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init_publisher_layout),
+        cmocka_unit_test(test_init_subscriber),
+        cmocka_unit_test(test_init_bad_params),
+        cmocka_unit_test(test_hold_timer),
+        cmocka_unit_test(test_regen_messages),
+        cmocka_unit_test(test_regen_subscriber),
+        cmocka_unit_test(test_regen_damaged_state),
+    };
+    return cmocka_run_group_tests(tests, s_setup, NULL);
+}
