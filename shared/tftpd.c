@@ -449,10 +449,14 @@ s_run_command(tftpd_t *t)
     pid = fork();
     if (pid < 0)
         return err_set(ERR_IO, "tftpd: fork: %s", strerror(errno));
-    if (pid == 0)
+    if (pid == 0) {
+        /* Own process group, so a timeout kills what the shell started. */
+        setpgid(0, 0);
         s_child_exec(argv[0], (char *const *)argv, parent);
+    }
+    setpgid(pid, pid);
     if (!s_wait_exit(pid, t->command_ms, &status)) {
-        kill(pid, SIGKILL);
+        kill(-pid, SIGKILL);
         s_wait_exit(pid, 5000, &status);
         return err_set(ERR_TIMEOUT,
                        "tftpd: restart command \"%.200s\" did "
