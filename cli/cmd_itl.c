@@ -21,6 +21,8 @@
 typedef struct {
     const char *file, *trust, *key, *cert, *out, *digest;
     int json;
+    const char *socket; /* show itl without --file: the agent */
+    const char *config;
 } s_opts_t;
 
 /* Parses argv into o; returns 0, or 2 after printing the usage. */
@@ -35,6 +37,8 @@ s_parse_opts(const char *words, int argc, char **argv, s_opts_t *o)
         {"out", required_argument, NULL, 'o'},
         {"digest", required_argument, NULL, 'd'},
         {"json", no_argument, NULL, 'j'},
+        {"socket", required_argument, NULL, 'S'},
+        {"config", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0}};
     int c;
 
@@ -63,6 +67,12 @@ s_parse_opts(const char *words, int argc, char **argv, s_opts_t *o)
             break;
         case 'j':
             o->json = 1;
+            break;
+        case 'S':
+            o->socket = optarg;
+            break;
+        case 'C':
+            o->config = optarg;
             break;
         default:
             return cmd_usage(words);
@@ -451,6 +461,7 @@ cmd_show_itl(int argc, char **argv)
 {
     s_show_t s = {0};
     s_opts_t o;
+    char served[400];
     size_t len;
     const uint8_t *b;
     int rc;
@@ -458,8 +469,15 @@ cmd_show_itl(int argc, char **argv)
     rc = s_parse_opts("show itl", argc, argv, &o);
     if (rc != 0)
         return rc;
-    if (o.file == NULL || o.trust || o.key || o.cert || o.out || o.digest)
+    if (o.trust || o.key || o.cert || o.out || o.digest)
         return cmd_usage("show itl");
+    if (o.file == NULL) {
+        /* No file: the one this node's agent serves. */
+        rc = cmd_agent_itl_path(o.socket, o.config, served, sizeof(served));
+        if (rc != 0)
+            return rc;
+        o.file = served;
+    }
     if (itl_file_load(o.file, &s.f) != ERR_OK) {
         fprintf(stderr, "itl-admin: %s\n", err_detail());
         return CMD_EXIT_ERROR;

@@ -9,6 +9,8 @@
 #ifndef ITL_CLI_COMMANDS_H
 #define ITL_CLI_COMMANDS_H
 
+#include <stddef.h>
+
 #define CMD(words, args, help, fn) int fn(int argc, char **argv);
 #include "commands.def"
 #undef CMD
@@ -18,5 +20,12 @@ enum cmd_exit { CMD_EXIT_OK = 0, CMD_EXIT_NO = 1, CMD_EXIT_ERROR = 2 };
 
 /* Prints the usage of the command named words to stderr; returns 2. */
 int cmd_usage(const char *words);
+
+/*
+ * Asks the local agent (found as the agent commands find it) where the ITL
+ * it serves is; copies the path into out. Returns an exit status.
+ */
+int cmd_agent_itl_path(const char *socket, const char *config, char *out,
+                       size_t outlen);
 
 #endif

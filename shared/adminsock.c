@@ -142,7 +142,8 @@ adminsock_done(void *sock, const uint8_t *rid, size_t ridlen, int status)
 }
 
 static int
-s_print_events(void *s, const char *path, int timeout_ms)
+s_print_events(void *s, const char *path, int timeout_ms, char *capture,
+               size_t caplen)
 {
     for (;;) {
         zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
@@ -169,7 +170,9 @@ s_print_events(void *s, const char *path, int timeout_ms)
             fprintf(stderr, "itl-admin: undecodable answer from %s\n", path);
             return 2;
         }
-        if (ev->line != NULL) {
+        if (ev->line != NULL && capture != NULL && !ev->is_stderr) {
+            snprintf(capture, caplen, "%s", ev->line);
+        } else if (ev->line != NULL) {
             FILE *out = ev->is_stderr ? stderr : stdout;
             fprintf(out, "%s\n", ev->line);
             fflush(out);
@@ -184,6 +187,15 @@ s_print_events(void *s, const char *path, int timeout_ms)
 int
 adminsock_call(const char *path, int argc, char **argv, const char *password,
                int json, int timeout_ms)
+{
+    return adminsock_query(path, argc, argv, password, json, timeout_ms,
+                           NULL, 0);
+}
+
+int
+adminsock_query(const char *path, int argc, char **argv,
+                const char *password, int json, int timeout_ms,
+                char *capture, size_t caplen)
 {
     Itl__AdminRequest req = ITL__ADMIN_REQUEST__INIT;
     char endpoint[300];
@@ -223,7 +235,7 @@ adminsock_call(const char *path, int argc, char **argv, const char *password,
                 path, zmq_strerror(errno));
         goto out;
     }
-    rc = s_print_events(s, path, timeout_ms);
+    rc = s_print_events(s, path, timeout_ms, capture, caplen);
 out:
     if (buf != NULL) {
         memset(buf, 0, len);

@@ -47,4 +47,12 @@ void adminsock_done(void *sock, const uint8_t *rid, size_t ridlen,
 int adminsock_call(const char *path, int argc, char **argv,
                    const char *password, int json, int timeout_ms);
 
+/*
+ * Like adminsock_call, but the agent's standard-output lines are not
+ * printed: the last one is copied into capture (stderr lines still are).
+ */
+int adminsock_query(const char *path, int argc, char **argv,
+                    const char *password, int json, int timeout_ms,
+                    char *capture, size_t caplen);
+
 #endif

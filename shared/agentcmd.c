@@ -49,10 +49,18 @@ agentcmd_common(void *admin, const adminsock_req_t *r, tftpnode_t *node,
     static const char *const restart[] = {"utils", "service", "restart",
                                           "tftp", NULL};
     static const char *const status[] = {"status", NULL};
+    static const char *const role[] = {"role", NULL};
 
     if (agentcmd_is(r->req, path)) {
         adminsock_line(admin, r->rid, r->ridlen, 0, "%s",
                        tftpnode_itl_path(node));
+        adminsock_done(admin, r->rid, r->ridlen, 0);
+        return 1;
+    }
+    if (agentcmd_is(r->req, role)) {
+        adminsock_line(admin, r->rid, r->ridlen, 0, "%s",
+                       cfg->role == CONFIG_PUBLISHER ? "publisher"
+                                                     : "subscriber");
         adminsock_done(admin, r->rid, r->ridlen, 0);
         return 1;
     }

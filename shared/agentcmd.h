@@ -14,8 +14,8 @@ int agentcmd_is(const Itl__AdminRequest *req, const char *const *words);
 
 /*
  * Answers the common commands: "itl-path" (where the served ITL is),
- * "utils service restart tftp" (a normal restart that rebuilds the node's
- * own ITL) and "status". Returns 1 when it answered, 0 when the command is
+ * "role" (publisher or subscriber), "utils service restart tftp" (a
+ * normal restart that rebuilds the node's own ITL) and "status". Returns 1 when it answered, 0 when the command is
  * not one of them.
  */
 int agentcmd_common(void *admin, const adminsock_req_t *r, tftpnode_t *node,
