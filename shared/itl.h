@@ -73,9 +73,14 @@ enum itl_digest {
     ITL_DIGEST_SHA512 = 3
 };
 
-/* One element as it stands in the file. PADDING has len 0, no value. */
+/*
+ * One element as it stands in the file. PADDING has len 0, no value. The
+ * header containers (SIGNERID, SIGNATUREINFO, SIGNATUREALGOINFO) have their
+ * length field in len and value NULL: their children follow them as
+ * elements of their own.
+ */
 typedef struct {
-    size_t offset;        /* byte offset of the tag in the file */
+    size_t offset; /* byte offset of the tag in the file */
     uint8_t tag;
     uint16_t len;         /* length of the value */
     const uint8_t *value; /* into the file's bytes; NULL when len is 0 */
@@ -88,8 +93,8 @@ typedef struct {
     itl_elem_t *elems;
     size_t nelems;
     int function; /* FUNCTION value, -1 when absent */
-    const itl_elem_t *dnsname, *subject, *issuer, *serial, *pubkey, *sig,
-        *cert, *ipaddr, *certhash, *hashalg;
+    const itl_elem_t *dnsname, *subject, *issuer, *serial, *pubkey, *sig, *cert,
+        *ipaddr, *certhash, *hashalg;
 } itl_record_t;
 
 typedef struct itl_file itl_file_t;
@@ -158,8 +163,8 @@ int itl_file_verify_self(const itl_file_t *f) WUR;
  * rewritten, every other header element and every record byte is kept.
  * On success *out is a new file owned by the caller.
  */
-int itl_file_resign(const itl_file_t *in, EVP_PKEY *key, X509 *cert,
-                    int digest, uint32_t timestamp, itl_file_t **out) WUR;
+int itl_file_resign(const itl_file_t *in, EVP_PKEY *key, X509 *cert, int digest,
+                    uint32_t timestamp, itl_file_t **out) WUR;
 
 /* One certificate to put in a built file. */
 typedef struct {
@@ -180,14 +185,15 @@ int itl_file_build(const itl_entry_t *entries, size_t n, EVP_PKEY *key,
 
 /*
  * Writes an X.509 name in the files' form, "CN=..;OU=..;O=..;L=..;ST=..;C=.."
- * (most specific first, ';' between), into buf. Returns the length written
- * (without NUL) or -1 when it does not fit.
+ * (most specific first, ";" between), into buf: CN, OU, O, L, ST and C in
+ * that order whatever their order in the certificate, then any other
+ * attribute in certificate order.
+ * Returns the length written (without NUL) or -1 when it does not fit.
  */
 int itl_name_format(const X509_NAME *name, char *buf, size_t size);
 
 /* Lower-case hex MD5 and SHA-1 of buf. */
-void itl_checksums(const uint8_t *buf, size_t len, char md5[33],
-                   char sha1[41]);
+void itl_checksums(const uint8_t *buf, size_t len, char md5[33], char sha1[41]);
 
 /* Name of a role ("System Administrator Security Token", "TFTP", ...). */
 const char *itl_role_name(int function);
@@ -195,5 +201,40 @@ const char *itl_role_name(int function);
 /* Name of a header or record tag, as show itl prints it. */
 const char *itl_htag_name(uint8_t tag);
 const char *itl_rtag_name(uint8_t tag);
+
+/* ---- Additions beyond the first contract ---- */
+
+/* Non-zero for the header containers 3, 7 and 9. */
+int itl_is_container(uint8_t tag);
+
+/*
+ * Re-encodes f from its element list (not a copy of its bytes) into a new
+ * buffer the caller frees. For any parsed file the result equals the bytes
+ * it was parsed from. Returns ERR_OK or ERR_NOMEM.
+ */
+int itl_file_serialize(const itl_file_t *f, uint8_t **buf, size_t *len) WUR;
+
+/*
+ * A note about a parsed file that is not fatal to parsing, or NULL. Today:
+ * the first header container whose length disagrees with the elements it
+ * holds (such a file parses, and its signature fails). Owned by f.
+ */
+const char *itl_file_warning(const itl_file_t *f);
+
+/*
+ * Decodes the CERTIFICATE of a record into a new X509 (*out, caller frees).
+ * ERR_NOTFOUND when the record holds none, ERR_FORMAT when it does not
+ * decode (detail names the offset).
+ */
+int itl_record_x509(const itl_record_t *r, X509 **out) WUR;
+
+/* OpenSSL digest of an enum itl_digest value, NULL when unknown. */
+const EVP_MD *itl_digest_md(int digest);
+
+/* "SHA-1", "SHA-256", "SHA-512" or "unknown". */
+const char *itl_digest_name(int digest);
+
+/* Parses "sha1", "sha256", "sha512" (or "SHA-1"...); -1 when unknown. */
+int itl_digest_parse(const char *name);
 
 #endif
