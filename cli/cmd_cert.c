@@ -1,6 +1,8 @@
 #include "cmd_cert.h"
+#include "commands.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,23 +13,11 @@
 #include <openssl/crypto.h>
 
 #include "err.h"
+#include "fsutil.h"
+#include "itl.h"
 #include "node.h"
 
 #define LINE_MAX_LEN 1024
-
-/* Skips the command words a dispatcher may have left in argv. */
-static int
-s_skip(int argc, char **argv, const char *const *words)
-{
-    int i = 0;
-
-    while (words[i] != NULL && i < argc && strcmp(argv[i], words[i]) == 0)
-        i++;
-    /* A program name in argv[0] is skipped as well. */
-    if (i == 0 && argc > 0 && strstr(argv[0], "itl-") != NULL)
-        return 1 + s_skip(argc - 1, argv + 1, words);
-    return i;
-}
 
 /* Reads one line without its newline; echo off when asked on a terminal. */
 static int
@@ -81,19 +71,18 @@ s_regen_usage(void)
     fputs("usage: set cert regen CallManager|TVS|CAPF|ITLRecovery "
           "[--state DIR] [--yes] [--now UNIXTIME]\n",
           stderr);
-    return 2;
+    return CMD_EXIT_ERROR;
 }
 
 int
 cmd_cert_regen(int argc, char **argv)
 {
-    static const char *const words[] = {"set", "cert", "regen", NULL};
     const char *state = CMD_DEFAULT_STATE, *name = NULL;
     time_t now = time(NULL);
     int yes = 0, rc;
     char msg[2048], *end;
 
-    for (int i = s_skip(argc, argv, words); i < argc; i++) {
+    for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--yes") == 0) {
             yes = 1;
         } else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
@@ -104,7 +93,7 @@ cmd_cert_regen(int argc, char **argv)
             if (errno != 0 || *end != '\0' || argv[i][0] == '\0') {
                 fprintf(stderr, "error: --now '%s' is not a unix time\n",
                         argv[i]);
-                return 2;
+                return CMD_EXIT_ERROR;
             }
         } else if (argv[i][0] != '-' && name == NULL) {
             name = argv[i];
@@ -118,15 +107,15 @@ cmd_cert_regen(int argc, char **argv)
     printf("Regenerating the %s certificate of the node in %s.\n", name, state);
     if (!yes && !s_confirm()) {
         printf("Regeneration cancelled; nothing was changed.\n");
-        return 1;
+        return CMD_EXIT_NO;
     }
     rc = node_regen(state, name, now, msg, sizeof(msg));
     if (rc != ERR_OK) {
         fprintf(stderr, "error: %s\n", msg);
-        return 1;
+        return rc == ERR_HOLD ? CMD_EXIT_NO : CMD_EXIT_ERROR;
     }
     fputs(msg, stdout);
-    return 0;
+    return CMD_EXIT_OK;
 }
 
 static int
@@ -136,7 +125,7 @@ s_init_usage(void)
           "(--publisher|--subscriber) [--ou X] [--o X] [--l X] [--st X] "
           "[--c XX] [--bits N] [--password-stdin]\n",
           stderr);
-    return 2;
+    return CMD_EXIT_ERROR;
 }
 
 /* Asks for a password; on a terminal twice, to catch a typing mistake. */
@@ -210,14 +199,12 @@ s_init_args(int argc, char **argv, int i, node_params_t *p, const char **state,
 int
 cmd_node_init(int argc, char **argv)
 {
-    static const char *const words[] = {"node", "init", NULL};
     node_params_t p = {0};
     const char *state = CMD_DEFAULT_STATE;
     char cluster[LINE_MAX_LEN] = "", admin[LINE_MAX_LEN] = "";
-    int from_stdin = 0, status = 1, rc;
+    int from_stdin = 0, status = CMD_EXIT_ERROR, rc;
 
-    if (s_init_args(argc, argv, s_skip(argc, argv, words), &p, &state,
-                    &from_stdin) < 0)
+    if (s_init_args(argc, argv, 1, &p, &state, &from_stdin) < 0)
         return s_init_usage();
     if (s_password("Cluster security password", from_stdin, cluster,
                    sizeof(cluster)) < 0)
@@ -236,9 +223,70 @@ cmd_node_init(int argc, char **argv)
     if (p.publisher)
         printf("Back up the recovery key file: file get tftp "
                "ITLRecovery.p12\n");
-    status = 0;
+    status = CMD_EXIT_OK;
 out:
     OPENSSL_cleanse(cluster, sizeof(cluster));
     OPENSSL_cleanse(admin, sizeof(admin));
     return status;
+}
+
+static int
+s_itl_args(int argc, char **argv, const char **state, const char **out,
+           int *digest, uint32_t *ts)
+{
+    char *end;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (v == NULL)
+            return -1;
+        i++;
+        if (strcmp(a, "--state") == 0) {
+            *state = v;
+        } else if (strcmp(a, "--out") == 0) {
+            *out = v;
+        } else if (strcmp(a, "--digest") == 0) {
+            if (strcmp(v, "sha1") == 0)
+                *digest = ITL_DIGEST_SHA1;
+            else if (strcmp(v, "sha512") == 0)
+                *digest = ITL_DIGEST_SHA512;
+            else
+                return -1;
+        } else if (strcmp(a, "--timestamp") == 0) {
+            errno = 0;
+            unsigned long long t = strtoull(v, &end, 10);
+            if (errno != 0 || *end != '\0' || v[0] == '\0' || t > UINT32_MAX)
+                return -1;
+            *ts = (uint32_t)t;
+        } else {
+            return -1;
+        }
+    }
+    return *out != NULL ? 0 : -1;
+}
+
+int
+cmd_node_itl(int argc, char **argv)
+{
+    const char *state = CMD_DEFAULT_STATE, *out = NULL;
+    int digest = ITL_DIGEST_SHA1, rc;
+    uint32_t ts = (uint32_t)time(NULL);
+    itl_file_t *f = NULL;
+    const uint8_t *bytes;
+    size_t len;
+
+    if (s_itl_args(argc, argv, &state, &out, &digest, &ts) < 0)
+        return cmd_usage("node itl");
+    rc = node_build_itl(state, NULL, digest, ts, &f);
+    if (rc == ERR_OK) {
+        bytes = itl_file_bytes(f, &len);
+        rc = fs_write_durable(out, bytes, len, 0644, 1);
+    }
+    itl_file_destroy(&f);
+    if (rc != ERR_OK) {
+        fprintf(stderr, "error: %s\n", err_detail());
+        return CMD_EXIT_ERROR;
+    }
+    printf("Wrote %s (%zu bytes).\n", out, len);
+    return CMD_EXIT_OK;
 }

@@ -2,10 +2,10 @@
  * cmd_cert: the CLI commands that work directly on a node's state folder
  * until the agents exist: `set cert regen NAME` and `node init`.
  *
- * Each handler takes the words after its command words (leading command
- * words "set cert regen" / "node init" are skipped when present, so a
- * table may pass either form) and returns the process exit status:
- * 0 done, 1 refused or failed (one line on stderr says why), 2 usage error.
+ * The handlers follow commands.h: argv[0] is the last command word
+ * ("regen", "init"), the options follow. Exit status: 0 done, 1 declined
+ * at the prompt or refused by the hold timer, 2 bad usage or any other
+ * failure (one line on stderr says why).
  */
 #ifndef ITL_CMD_CERT_H
 #define ITL_CMD_CERT_H
@@ -30,5 +30,15 @@ int cmd_cert_regen(int argc, char **argv);
  * else asked on the terminal without echo (twice, to confirm).
  */
 int cmd_node_init(int argc, char **argv);
+
+/*
+ * itl-admin node itl --state DIR --out FILE [--digest sha1|sha512]
+ *     [--timestamp UNIXTIME]
+ * Builds the node's ITL from its own keys only (node_build_itl with no
+ * other node known: on the publisher its CAPF and ITLRecovery certificates,
+ * on a subscriber just itself) and writes it to FILE (0644, durable, the
+ * old file kept as FILE.prev).
+ */
+int cmd_node_itl(int argc, char **argv);
 
 #endif

@@ -42,19 +42,46 @@ grep -qx "Restart the TFTP service of this node for its ITL to pick up the new c
 [ "$cm" = "$(sha1sum <"$S/keys/callmanager.pem.prev")" ] || fail "prev kept"
 [ "$cm" != "$(sha1sum <"$S/keys/callmanager.pem")" ] || fail "not replaced"
 
-# 4:59 later TVS is refused; 5:01 later it is done.
+# 4:59 later TVS is refused (exit 1); 5:01 later it is done.
 tvs=$(sha1sum <"$S/keys/tvs.pem")
-if "$BIN" set cert regen TVS --state "$S" --yes --now 1699963500 \
-    2>"$TMP/err"; then fail "hold not applied"; fi
+rc=0
+"$BIN" set cert regen TVS --state "$S" --yes --now 1699963500 \
+    2>"$TMP/err" || rc=$?
+[ "$rc" = 1 ] || fail "hold exit status $rc"
 grep -qx "error: CallManager certificate was modified in the last 5 minutes (at 12:00:01); retry regenerating TVS after 12:05:01" \
     "$TMP/err" || fail "hold message: $(cat "$TMP/err")"
 [ "$tvs" = "$(sha1sum <"$S/keys/tvs.pem")" ] || fail "tvs changed"
 "$BIN" set cert regen TVS --state "$S" --yes --now 1699963502 >/dev/null
 [ "$tvs" != "$(sha1sum <"$S/keys/tvs.pem")" ] || fail "tvs unchanged"
 
-if "$BIN" set cert regen Bogus --state "$S" --yes 2>"$TMP/err"; then
-    fail "bogus accepted"
-fi
+rc=0
+"$BIN" set cert regen Bogus --state "$S" --yes 2>"$TMP/err" || rc=$?
+[ "$rc" = 2 ] || fail "bogus exit status $rc"
 grep -qx "error: unknown certificate 'Bogus'; expected CallManager, TVS, CAPF or ITLRecovery" \
     "$TMP/err" || fail "bogus message"
+# The node's own ITL, as show itl lists it: exactly these five records.
+"$BIN" node itl --state "$S" --out "$TMP/ITLFile.tlv" \
+    --timestamp 1700000000 >/dev/null
+"$BIN" show itl --file "$TMP/ITLFile.tlv" >"$TMP/show"
+grep -E "^(4 FUNCTION|9 CERTIFICATE|11 CERTHASH) |etoken" "$TMP/show" |
+    sed -E 's/^(9 CERTIFICATE|11 CERTHASH) .*/\1/' >"$TMP/got"
+cat >"$TMP/want" <<'WANT'
+4 FUNCTION 2 System Administrator Security Token
+9 CERTIFICATE
+This etoken was used to sign the ITL file.
+4 FUNCTION 2 CCM+TFTP
+9 CERTIFICATE
+4 FUNCTION 2 CAPF
+11 CERTHASH
+4 FUNCTION 2 TVS
+11 CERTHASH
+4 FUNCTION 2 System Administrator Security Token
+9 CERTIFICATE
+This etoken was not used to sign the ITL file.
+WANT
+diff "$TMP/want" "$TMP/got" || fail "show itl records"
+grep -qx "3 SUBJECTNAME 63 CN=ITLRECOVERY_pub1;OU=Voice;O=Example;L=Lisbon;ST=Lisboa;C=PT" \
+    "$TMP/show" || fail "recovery subject"
+grep -qx "The ITL file was verified successfully." "$TMP/show" \
+    || fail "signature"
 echo "ok"
