@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/sha.h>
 
 #include "fsutil.h"
+#include "itl.h"
 #include "kdf.h"
 #include "keystore.h"
 #include "node.h"
@@ -426,6 +428,169 @@ test_regen_damaged_state(void **st)
                      ERR_FORMAT);
 }
 
+/* The record's CERTIFICATE is cert's DER, or its CERTHASH is SHA-1 of it. */
+static void
+s_check_record(const itl_file_t *f, size_t i, int function, X509 *cert,
+               int hash_only, const char *dnsname)
+{
+    const itl_record_t *r = itl_file_record(f, i);
+    uint8_t *der = NULL, sha1[20];
+    int len = i2d_X509(cert, &der);
+    char subject[512];
+
+    assert_non_null(r);
+    assert_int_equal(r->function, function);
+    assert_non_null(r->dnsname);
+    assert_int_equal(r->dnsname->len, strlen(dnsname) + 1);
+    assert_memory_equal(r->dnsname->value, dnsname, strlen(dnsname) + 1);
+    assert_true(itl_name_format(X509_get_subject_name(cert), subject,
+                                sizeof(subject)) > 0);
+    assert_memory_equal(r->subject->value, subject, strlen(subject));
+    if (hash_only) {
+        assert_null(r->cert);
+        assert_non_null(r->certhash);
+        SHA1(der, (size_t)len, sha1);
+        assert_int_equal(r->certhash->len, 20);
+        assert_memory_equal(r->certhash->value, sha1, 20);
+        assert_int_equal(r->hashalg->value[0], ITL_DIGEST_SHA1);
+    } else {
+        assert_null(r->certhash);
+        assert_non_null(r->cert);
+        assert_int_equal(r->cert->len, len);
+        assert_memory_equal(r->cert->value, der, (size_t)len);
+    }
+    OPENSSL_free(der);
+}
+
+static void
+test_itl_publisher(void **st)
+{
+    char state[600], md5[33], sha1[41];
+    itl_file_t *f = NULL;
+    X509 *cm, *tvs, *capf, *rec;
+    EVP_PKEY *rk;
+    const uint8_t *bytes;
+    size_t len;
+
+    (void)st;
+    s_init(state, sizeof(state), &pub);
+    cm = s_cert(state, "callmanager");
+    tvs = s_cert(state, "tvs");
+    capf = s_cert(state, "capf");
+    assert_int_equal(node_recovery_load(state, &rk, &rec), ERR_OK);
+
+    assert_int_equal(node_build_itl(state, NULL, 0, 1700000000, &f), ERR_OK);
+    assert_int_equal(itl_file_record_count(f), 5);
+    s_check_record(f, 0, ITL_ROLE_SAST, cm, 0, "pub1");
+    s_check_record(f, 1, ITL_ROLE_CCM_TFTP, cm, 0, "pub1");
+    s_check_record(f, 2, ITL_ROLE_CAPF, capf, 1, "");
+    s_check_record(f, 3, ITL_ROLE_TVS, tvs, 1, "pub1");
+    s_check_record(f, 4, ITL_ROLE_SAST, rec, 0, "");
+    assert_int_equal(itl_file_signer_index(f), 0);
+    assert_int_equal(itl_file_digest(f), ITL_DIGEST_SHA1);
+    assert_int_equal(itl_file_timestamp(f), 1700000000);
+    assert_int_equal(itl_file_verify_self(f), ERR_OK);
+    assert_int_equal(itl_file_verify(f, X509_get0_pubkey(cm)), ERR_OK);
+    assert_int_equal(itl_file_verify(f, rk), ERR_SIGNATURE);
+    const itl_elem_t *fn = itl_file_header_find(f, ITL_H_FILENAME);
+    assert_non_null(fn);
+    assert_memory_equal(fn->value, "ITLFile.tlv", 12);
+
+    /* Same inputs, same bytes: the file is deterministic. */
+    bytes = itl_file_bytes(f, &len);
+    itl_checksums(bytes, len, md5, sha1);
+    itl_file_destroy(&f);
+    assert_int_equal(
+        node_build_itl(state, NULL, ITL_DIGEST_SHA1, 1700000000, &f), ERR_OK);
+    char md5b[33], sha1b[41];
+    bytes = itl_file_bytes(f, &len);
+    itl_checksums(bytes, len, md5b, sha1b);
+    assert_string_equal(sha1, sha1b);
+    itl_file_destroy(&f);
+
+    /* SHA-512 on request. */
+    assert_int_equal(
+        node_build_itl(state, NULL, ITL_DIGEST_SHA512, 1700000000, &f), ERR_OK);
+    assert_int_equal(itl_file_digest(f), ITL_DIGEST_SHA512);
+    assert_int_equal(itl_file_verify_self(f), ERR_OK);
+    itl_file_destroy(&f);
+    assert_int_equal(node_build_itl(state, NULL, 7, 1700000000, &f), ERR_ARG);
+    assert_string_equal(err_detail(), "unknown ITL digest 7");
+    assert_null(f);
+
+    EVP_PKEY_free(rk);
+    X509_free(cm);
+    X509_free(tvs);
+    X509_free(capf);
+    X509_free(rec);
+}
+
+static void
+test_itl_subscriber(void **st)
+{
+    char ps[600], ss[600], md5[2][33], sha1[2][41];
+    itl_file_t *pf = NULL, *sf = NULL;
+    X509 *ptvs, *pcapf, *prec, *scm, *stvs;
+    EVP_PKEY *rk;
+    const uint8_t *bytes;
+    size_t len;
+
+    (void)st;
+    s_init(ps, sizeof(ps), &pub);
+    s_init(ss, sizeof(ss), &sub);
+    ptvs = s_cert(ps, "tvs");
+    pcapf = s_cert(ps, "capf");
+    assert_int_equal(node_recovery_load(ps, &rk, &prec), ERR_OK);
+    scm = s_cert(ss, "callmanager");
+    stvs = s_cert(ss, "tvs");
+
+    /* Before the cluster exists: only itself. */
+    assert_int_equal(node_build_itl(ss, NULL, 0, 1700000000, &sf), ERR_OK);
+    assert_int_equal(itl_file_record_count(sf), 3);
+    s_check_record(sf, 0, ITL_ROLE_SAST, scm, 0, "sub1");
+    s_check_record(sf, 1, ITL_ROLE_CCM_TFTP, scm, 0, "sub1");
+    s_check_record(sf, 2, ITL_ROLE_TVS, stvs, 1, "sub1");
+    itl_file_destroy(&sf);
+
+    /* Its own TVS and a repeated one are not listed twice. */
+    X509 *tvs_list[] = {ptvs, stvs, ptvs};
+    node_certset_t set = {tvs_list, 3, pcapf, prec};
+    assert_int_equal(node_build_itl(ss, &set, 0, 1700000000, &sf), ERR_OK);
+    assert_int_equal(itl_file_record_count(sf), 6);
+    s_check_record(sf, 0, ITL_ROLE_SAST, scm, 0, "sub1");
+    s_check_record(sf, 1, ITL_ROLE_CCM_TFTP, scm, 0, "sub1");
+    s_check_record(sf, 2, ITL_ROLE_CAPF, pcapf, 1, "");
+    s_check_record(sf, 3, ITL_ROLE_TVS, stvs, 1, "sub1");
+    s_check_record(sf, 4, ITL_ROLE_TVS, ptvs, 1, "");
+    s_check_record(sf, 5, ITL_ROLE_SAST, prec, 0, "");
+    assert_int_equal(itl_file_signer_index(sf), 0);
+    assert_int_equal(itl_file_verify_self(sf), ERR_OK);
+    assert_int_equal(itl_file_verify(sf, X509_get0_pubkey(scm)), ERR_OK);
+
+    /* The publisher's ITL with the subscriber's TVS: other checksums. */
+    X509 *sub_list[] = {stvs};
+    node_certset_t pset = {sub_list, 1, NULL, NULL};
+    assert_int_equal(node_build_itl(ps, &pset, 0, 1700000000, &pf), ERR_OK);
+    assert_int_equal(itl_file_record_count(pf), 6);
+    s_check_record(pf, 4, ITL_ROLE_TVS, stvs, 1, "");
+    s_check_record(pf, 5, ITL_ROLE_SAST, prec, 0, "");
+    bytes = itl_file_bytes(pf, &len);
+    itl_checksums(bytes, len, md5[0], sha1[0]);
+    bytes = itl_file_bytes(sf, &len);
+    itl_checksums(bytes, len, md5[1], sha1[1]);
+    assert_string_not_equal(md5[0], md5[1]);
+    assert_string_not_equal(sha1[0], sha1[1]);
+
+    itl_file_destroy(&pf);
+    itl_file_destroy(&sf);
+    EVP_PKEY_free(rk);
+    X509_free(ptvs);
+    X509_free(pcapf);
+    X509_free(prec);
+    X509_free(scm);
+    X509_free(stvs);
+}
+
 int
 main(void)
 {
@@ -437,6 +602,8 @@ main(void)
         cmocka_unit_test(test_regen_messages),
         cmocka_unit_test(test_regen_subscriber),
         cmocka_unit_test(test_regen_damaged_state),
+        cmocka_unit_test(test_itl_publisher),
+        cmocka_unit_test(test_itl_subscriber),
     };
     return cmocka_run_group_tests(tests, s_setup, NULL);
 }
