@@ -683,3 +683,126 @@ out:
     X509_free(cert);
     return rc;
 }
+
+/* ---- build itl ---- */
+
+static int
+s_role_parse(const char *name)
+{
+    static const struct {
+        const char *name;
+        int role;
+    } roles[] = {{"sast", ITL_ROLE_SAST},
+                 {"ccm", ITL_ROLE_CCM},
+                 {"ccm+tftp", ITL_ROLE_CCM_TFTP},
+                 {"tftp", ITL_ROLE_TFTP},
+                 {"capf", ITL_ROLE_CAPF},
+                 {"app-server", ITL_ROLE_APP_SERVER},
+                 {"tvs", ITL_ROLE_TVS}};
+
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+        if (strcmp(roles[i].name, name) == 0)
+            return roles[i].role;
+    }
+    return -1;
+}
+
+/* Parses "ROLE=PATH[,hash]" into e (loading the certificate). */
+static int
+s_record_arg(char *arg, itl_entry_t *e)
+{
+    char *eq = strchr(arg, '='), *comma;
+
+    memset(e, 0, sizeof(*e));
+    if (eq == NULL)
+        return err_set(ERR_ARG, "--record %s: expected ROLE=CERT.pem", arg);
+    *eq = '\0';
+    comma = strrchr(eq + 1, ',');
+    if (comma != NULL && strcmp(comma, ",hash") == 0) {
+        *comma = '\0';
+        e->hash_only = 1;
+    }
+    e->function = s_role_parse(arg);
+    if (e->function < 0)
+        return err_set(ERR_ARG, "--record: unknown role \"%s\"", arg);
+    return s_load_cert(eq + 1, &e->cert);
+}
+
+int
+cmd_build_itl(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"key", required_argument, NULL, 'k'},
+        {"cert", required_argument, NULL, 'c'},
+        {"out", required_argument, NULL, 'o'},
+        {"record", required_argument, NULL, 'r'},
+        {"digest", required_argument, NULL, 'd'},
+        {"filename", required_argument, NULL, 'n'},
+        {NULL, 0, NULL, 0}};
+    const char *keyp = NULL, *certp = NULL, *outp = NULL, *dig = "sha1";
+    const char *fname = "ITLFile.tlv";
+    itl_entry_t ents[64];
+    size_t n = 0;
+    itl_file_t *f = NULL;
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+    char md5[33], sha1[41];
+    const uint8_t *b;
+    size_t len;
+    int c, rc = CMD_EXIT_ERROR;
+
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c == 'k')
+            keyp = optarg;
+        else if (c == 'c')
+            certp = optarg;
+        else if (c == 'o')
+            outp = optarg;
+        else if (c == 'd')
+            dig = optarg;
+        else if (c == 'n')
+            fname = optarg;
+        else if (c == 'r' && n < sizeof(ents) / sizeof(ents[0])) {
+            if (s_record_arg(optarg, &ents[n]) != ERR_OK) {
+                X509_free(ents[n].cert);
+                goto fail;
+            }
+            n++;
+        } else {
+            rc = cmd_usage("build itl");
+            goto out;
+        }
+    }
+    if (keyp == NULL || certp == NULL || outp == NULL || n == 0 ||
+        optind < argc) {
+        rc = cmd_usage("build itl");
+        goto out;
+    }
+    if (itl_digest_parse(dig) < 0) {
+        err_set(ERR_ARG, "unknown digest \"%s\" (sha1, sha256 or sha512)", dig);
+        goto fail;
+    }
+    if (s_load_key(keyp, &key) != ERR_OK || s_load_cert(certp, &cert) != 0 ||
+        itl_file_build(ents, n, key, cert, itl_digest_parse(dig), fname,
+                       (uint32_t)time(NULL), &f) != ERR_OK)
+        goto fail;
+    b = itl_file_bytes(f, &len);
+    if (fs_write_durable(outp, b, len, 0644, 0) != ERR_OK)
+        goto fail;
+    itl_checksums(b, len, md5, sha1);
+    printf("Built %s: %zu records\nHeaderLength: %zu (BYTES)\nLength: %zu\n"
+           "SHA1: %s\n",
+           outp, n, itl_file_header_length(f), len, sha1);
+    rc = CMD_EXIT_OK;
+    goto out;
+fail:
+    fprintf(stderr, "itl-admin: build itl: %s\n", err_detail());
+out:
+    for (size_t i = 0; i < n; i++)
+        X509_free(ents[i].cert);
+    itl_file_destroy(&f);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    return rc;
+}
