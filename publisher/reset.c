@@ -258,6 +258,14 @@ s_list_nodes(pub_t *p)
 }
 
 static int
+s_by_host(const void *a, const void *b)
+{
+    return strcmp(((const job_node_t *)a)->host,
+                  ((const job_node_t *)b)->host);
+}
+
+/* The nodes of the job: the publisher first, then subscribers by name. */
+static int
 s_plan(pub_t *p)
 {
     job_t *j = &p->job;
@@ -273,6 +281,10 @@ s_plan(pub_t *p)
             snprintf(j->nodes[j->nnodes++].host, sizeof(j->nodes[0].host),
                      "%s", p->members[i].host);
     }
+    if (j->nnodes > 1)
+        qsort(j->nodes + (p->cfg.tftp ? 1 : 0),
+              j->nnodes - (p->cfg.tftp ? 1 : 0), sizeof(*j->nodes),
+              s_by_host);
     for (size_t i = 0; i < j->nnodes; i++)
         snprintf(j->nodes[i].reason, sizeof(j->nodes[i].reason),
                  "no answer");

@@ -1,0 +1,39 @@
+# Helpers for the integration tests (sourced). Each test sets its own
+# cluster folder and loopback addresses so that tests never share a port.
+set -euo pipefail
+
+: "${ITL_BIN:?run through ctest}"
+: "${ITL_SRC:?run through ctest}"
+: "${ITL_TMP:=/tmp/itl-tests}"
+export ITL_KEY_BITS=${ITL_KEY_BITS:-1024}
+cluster="$ITL_SRC/deploy/local-cluster"
+admin="$ITL_BIN/itl-admin"
+failures=0
+passes=0
+
+ok() { passes=$((passes + 1)); echo "ok: $*"; }
+bad() { failures=$((failures + 1)); echo "FAILED: $*"; }
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+    if [ "$2" = "$3" ]; then ok "$1"; else
+        bad "$1: got '$2', want '$3'"; fi
+}
+
+# expect_line FILE LINE: FILE holds exactly that line.
+expect_line() {
+    if grep -qxF -- "$2" "$1"; then ok "line: $2"; else
+        bad "missing line '$2' in $1:"; sed 's/^/    /' "$1"; fi
+}
+
+sha1_of() { sha1sum "$1" | cut -c1-40; }
+
+json_field() { # FILE EXPR (python expression on d)
+    "$admin" show itl --file "$1" --json |
+        python3 -c "import json,sys; d=json.load(sys.stdin); print($2)"
+}
+
+finish() {
+    echo "$passes passed, $failures failed"
+    [ "$failures" -eq 0 ]
+}
