@@ -66,27 +66,34 @@ s_build(int argc, char **argv)
     EVP_PKEY *key = s_key(argv[3]);
     X509 *cert = s_cert(argv[4]);
     itl_file_t *f = NULL;
+    int rc = 1;
 
     if (key == NULL || cert == NULL || argc - 5 > 14)
-        return 1;
+        goto out;
     e[n].cert = cert, e[n++].function = ITL_ROLE_SAST;
     e[n].cert = cert, e[n++].function = ITL_ROLE_CCM_TFTP;
     for (int i = 5; i < argc; i++) {
         char *colon = strchr(argv[i], ':');
 
         if (colon == NULL)
-            return 1;
+            goto out;
         e[n].function = atoi(argv[i]);
         e[n].cert = s_cert(colon + 1);
         if (e[n++].cert == NULL)
-            return 1;
+            goto out;
     }
     if (itl_file_build(e, n, key, cert, ITL_DIGEST_SHA1, "ITLFile.tlv",
-                       S_TIMESTAMP, &f) != ERR_OK) {
+                       S_TIMESTAMP, &f) != ERR_OK)
         fprintf(stderr, "phone_mkitl: %s\n", err_detail());
-        return 1;
-    }
-    return s_save(f, argv[2]);
+    else
+        rc = s_save(f, argv[2]);
+out:
+    for (size_t i = 2; i < n; i++)
+        X509_free(e[i].cert);
+    itl_file_destroy(&f);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return rc;
 }
 
 static int
@@ -95,16 +102,22 @@ s_resign(char **argv)
     itl_file_t *in = NULL, *out = NULL;
     EVP_PKEY *key = s_key(argv[3]);
     X509 *cert = s_cert(argv[4]);
+    int rc = 1;
 
     if (key == NULL || cert == NULL)
-        return 1;
+        goto done;
     if (itl_file_load(argv[2], &in) != ERR_OK ||
         itl_file_resign(in, key, cert, ITL_DIGEST_SHA1, S_TIMESTAMP + 1,
-                        &out) != ERR_OK) {
+                        &out) != ERR_OK)
         fprintf(stderr, "phone_mkitl: %s\n", err_detail());
-        return 1;
-    }
-    return s_save(out, argv[5]);
+    else
+        rc = s_save(out, argv[5]);
+done:
+    itl_file_destroy(&in);
+    itl_file_destroy(&out);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return rc;
 }
 
 int

@@ -65,9 +65,14 @@ held() { $PHONE status --state "$1"; }
 
 [ -x "$PHONE" ] || { echo "no $PHONE"; exit 1; }
 
-# The ITL builder of this test, on the project's codec.
-cc -D_GNU_SOURCE -I"$SRC/shared" -o "$T/mkitl" \
-    "$SRC/tests/integration/phone_mkitl.c" "$BIN/../shared/libitlcore.a" \
+# The ITL builder of this test, on the project's codec (built the way the
+# library was: with the sanitizers when it has them).
+LIB=$BIN/../shared/libitlcore.a
+SAN=()
+nm "$LIB" 2>/dev/null | grep -q __asan_init &&
+    SAN=(-fsanitize=address,undefined)
+cc -D_GNU_SOURCE "${SAN[@]}" -I"$SRC/shared" -o "$T/mkitl" \
+    "$SRC/tests/integration/phone_mkitl.c" "$LIB" \
     $(pkg-config --libs libcrypto) || { echo "cannot build mkitl"; exit 1; }
 
 for who in a b rec; do
