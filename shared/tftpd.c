@@ -177,11 +177,12 @@ tftpd_mode(const tftpd_t *t)
 
 /*
  * In the child, between fork and exec: only async-signal-safe calls. The
- * child gets default signal handling, no inherited descriptors but 0-2,
- * stdin and stdout on /dev/null, and dies with its supervisor.
+ * child gets default signal handling, no inherited descriptors but 0-2
+ * (and keep, closed by exec), stdin and stdout on /dev/null, and dies with
+ * its supervisor.
  */
 static void
-s_child_exec(const char *path, char *const argv[], pid_t parent)
+s_child_exec(const char *path, char *const argv[], pid_t parent, int keep)
 {
     sigset_t none;
     int nul;
@@ -200,7 +201,14 @@ s_child_exec(const char *path, char *const argv[], pid_t parent)
         dup2(nul, 0);
         dup2(nul, 1);
     }
-    close_range(3, ~0U, 0);
+    /* keep is the close-on-exec pipe that tells the parent exec is done. */
+    if (keep < 3) {
+        close_range(3, ~0U, 0);
+    } else {
+        if (keep > 3)
+            close_range(3, (unsigned)keep - 1, 0);
+        close_range((unsigned)keep + 1, ~0U, 0);
+    }
     execv(path, argv);
     _exit(127);
 }
@@ -418,18 +426,34 @@ s_start_one(tftpd_t *t, size_t i)
     char listen[128];
     const char *argv[12];
     pid_t parent = getpid(), pid;
-    int rc;
+    int rc, sync[2];
+    char c;
 
     rc = s_check_folder(t->folders[i]);
     if (rc != ERR_OK)
         return rc;
     s_build_argv(t, i, listen, sizeof(listen), argv);
+    if (pipe2(sync, O_CLOEXEC) < 0)
+        return err_set(ERR_IO, "tftpd: pipe: %s", strerror(errno));
     pid = fork();
-    if (pid < 0)
+    if (pid < 0) {
+        close(sync[0]);
+        close(sync[1]);
         return err_set(ERR_IO, "tftpd: fork: %s", strerror(errno));
+    }
     if (pid == 0)
-        s_child_exec(t->binary, (char *const *)argv, parent);
+        s_child_exec(t->binary, (char *const *)argv, parent, sync[1]);
     t->pids[i] = pid;
+
+    /*
+     * Until exec the child holds copies of our descriptors, sockets
+     * included: wait for exec (end of file on the pipe) before looking for
+     * its socket, or one of ours would pass for it.
+     */
+    close(sync[1]);
+    while (read(sync[0], &c, 1) < 0 && errno == EINTR)
+        ;
+    close(sync[0]);
     rc = s_wait_ready(t, i);
     if (rc == ERR_OK)
         log_info("tftpd: in.tftpd pid %d serves %s on %s", (int)pid,
@@ -452,7 +476,7 @@ s_run_command(tftpd_t *t)
     if (pid == 0) {
         /* Own process group, so a timeout kills what the shell started. */
         setpgid(0, 0);
-        s_child_exec(argv[0], (char *const *)argv, parent);
+        s_child_exec(argv[0], (char *const *)argv, parent, -1);
     }
     setpgid(pid, pid);
     if (!s_wait_exit(pid, t->command_ms, &status)) {

@@ -26,6 +26,8 @@
  * A tftpd_t is not thread-safe: one thread (the agent's main loop) uses it.
  * Children are started with PR_SET_PDEATHSIG so that they end when the
  * thread that started them ends; start them from the agent's main thread.
+ * The agent must not set SIGCHLD to SIG_IGN (children would be reaped by
+ * the kernel and their exit status lost) nor reap with waitpid(-1).
  */
 #ifndef ITL_TFTPD_H
 #define ITL_TFTPD_H
