@@ -33,7 +33,18 @@ json_field() { # FILE EXPR (python expression on d)
         python3 -c "import json,sys; d=json.load(sys.stdin); print($2)"
 }
 
+# Stops the test's cluster, checks that no agent reported a sanitizer
+# error or a leak on its way out, and prints the closing line.
 finish() {
+    if [ -n "${ITL_CLUSTER_DIR:-}" ] && [ -d "$ITL_CLUSTER_DIR" ]; then
+        "$cluster" stop >/dev/null 2>&1 || true
+        if grep -l -E "ERROR: [A-Za-z]+Sanitizer|runtime error:" \
+            "$ITL_CLUSTER_DIR"/*/agent.log 2>/dev/null; then
+            bad "an agent reported a sanitizer error (logs above)"
+        else
+            ok "no sanitizer report in the agents' logs"
+        fi
+    fi
     echo "$passes passed, $failures failed"
     [ "$failures" -eq 0 ]
 }
