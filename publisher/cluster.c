@@ -25,6 +25,7 @@
 #include "log.h"
 #include "node.h"
 #include "prompt.h"
+#include "protocheck.h"
 #include "publisher.h"
 
 #define ENROL_TIMEOUT_MS 30000
@@ -540,9 +541,7 @@ s_on_hello(pub_t *p, transport_msg_t *msg)
     char key[41];
     pending_t *e;
 
-    if (h->curve_public.len != 32 || strlen(h->hostname) == 0 ||
-        strlen(h->hostname) >= sizeof(e->host) ||
-        strpbrk(h->hostname, " /;=,\n")) {
+    if (h->curve_public.len != 32 || !protocheck_hostname(h->hostname)) {
         log_warning("refused an enrolment from %s: malformed hello",
                     msg->peer);
         s_enrol_result(p, msg, 0, "malformed enrolment request");

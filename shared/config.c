@@ -10,6 +10,7 @@
 
 #include "itl.h"
 #include "log.h"
+#include "protocheck.h"
 
 enum kind { K_STR, K_INT, K_BOOL, K_ROLE, K_FOLDER, K_RESTART, K_DIGEST,
             K_LEVEL, K_GROUP };
@@ -326,9 +327,10 @@ config_validate(const config_t *c, const char *path)
     if (c->role != CONFIG_PUBLISHER && c->role != CONFIG_SUBSCRIBER)
         return err_set(ERR_ARG, "%s: role: must be publisher or subscriber",
                        path);
-    if (c->hostname[0] == '\0' || strpbrk(c->hostname, " /;=,"))
-        return err_set(ERR_ARG, "%s: hostname: '%s' is not a host name",
-                       path, c->hostname);
+    if (!protocheck_hostname(c->hostname))
+        return err_set(ERR_ARG, "%s: hostname: '%s' is not a host name "
+                       "(1 to %d letters, digits, '-', '_' or '.')", path,
+                       c->hostname, PROTOCHECK_HOST_MAX);
     if (c->state_dir[0] != '/')
         return err_set(ERR_ARG, "%s: state_dir: expected an absolute path",
                        path);

@@ -17,6 +17,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "protocheck.h"
 
 #define ZAP_MAX_KEYS 4096
 
@@ -432,6 +433,11 @@ transport_recv(void *sock, int has_rid, const char *cluster_id,
         rc = err_set(ERR_PROTO, "dropped a message for cluster '%.63s' "
                      "from %s (this is cluster '%s')", m->env->cluster_id,
                      m->user[0] ? m->user : m->peer, cluster_id);
+    } else if (protocheck_envelope(m->env) != ERR_OK) {
+        char why[300];
+        snprintf(why, sizeof(why), "%s", err_detail());
+        rc = err_set(ERR_PROTO, "dropped a message from %s: %s",
+                     m->user[0] ? m->user : m->peer, why);
     }
     zmq_msg_close(&msg);
     if (rc != ERR_OK) {
