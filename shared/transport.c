@@ -300,6 +300,14 @@ transport_server(void *ctx, int type, const char *endpoint,
         zmq_close(s);
         return NULL;
     }
+    /* A message for a peer that is gone must fail now, not vanish. */
+    if (type == ZMQ_ROUTER &&
+        zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof(one))) {
+        err_set(ERR_NET, "cannot set up %s: %s", endpoint,
+                zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
     if (zmq_bind(s, endpoint) != 0) {
         err_set(ERR_NET, "cannot listen on %s: %s", endpoint,
                 zmq_strerror(errno));
@@ -361,7 +369,11 @@ transport_send(void *sock, const uint8_t *rid, size_t ridlen,
     itl__envelope__pack(env, buf);
     if (rid != NULL &&
         zmq_send(sock, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        rc = err_set(ERR_NET, "cannot send: %s", zmq_strerror(errno));
+        rc = err_set(ERR_NET, "%s",
+                     errno == EHOSTUNREACH
+                         ? "the node is not connected (it restarted or "
+                           "lost its link)"
+                         : zmq_strerror(errno));
     if (rc == ERR_OK && zmq_send(sock, buf, len, ZMQ_DONTWAIT) < 0)
         rc = err_set(ERR_NET, "cannot send: %s", zmq_strerror(errno));
     free(buf);
