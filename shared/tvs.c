@@ -513,6 +513,9 @@ s_tls_context(tvs_t *t)
     if (rc != ERR_OK)
         return rc;
     t->ctx = SSL_CTX_new(TLS_server_method());
+    /* Level 1: nodes may have 1024-bit keys (key_bits), as phones do. */
+    if (t->ctx != NULL)
+        SSL_CTX_set_security_level(t->ctx, 1);
     if (t->ctx == NULL ||
         SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION) != 1 ||
         SSL_CTX_use_certificate(t->ctx, cert) != 1 ||

@@ -205,6 +205,8 @@ tvsclient_verify(const tvsclient_cfg_t *cfg, const char *device,
         goto out;
     }
     ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx != NULL)
+        SSL_CTX_set_security_level(ctx, 1); /* 1024-bit node keys */
     ssl = ctx ? SSL_new(ctx) : NULL;
     if (ssl == NULL ||
         SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
