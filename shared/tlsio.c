@@ -64,6 +64,14 @@ s_ssl_result(SSL *ssl, int r, const char *peer, const char *what)
         return err_set(ERR_NET, "%s: connection lost while %s%s%s", peer, what,
                        errno ? ": " : "", errno ? strerror(errno) : "");
     default:
+        /* A peer that closes without close_notify, as many do. */
+        if (ERR_GET_REASON(ERR_peek_last_error()) ==
+            SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+            ERR_clear_error();
+            return err_set(ERR_NET,
+                           "%s: the peer closed the connection while %s", peer,
+                           what);
+        }
         return err_set_ssl(ERR_PROTO, "%s: TLS failed while %s", peer, what);
     }
 }

@@ -388,8 +388,7 @@ s_serve(s_client_t *c)
     else
         log_notice("tvs: closing the connection of %s after %d answers: %s",
                    c->peer, served, err_detail());
-    if (rc == ERR_NOTFOUND || rc == ERR_FORMAT || rc == ERR_PROTO ||
-        rc == ERR_TOOBIG)
+    if (rc != ERR_NET)
         (void)SSL_shutdown(ssl); /* close_notify, best effort */
     SSL_free(ssl);
 }
