@@ -15,6 +15,7 @@
 #include "log.h"
 #include "prompt.h"
 #include "publisher.h"
+#include "tvs.h"
 
 static int
 s_open_sockets(pub_t *p)
@@ -109,6 +110,8 @@ s_run(pub_t *p)
         log_err("%s: cannot start: %s", p->cfg.hostname, err_detail());
         return 1;
     }
+    if (tvs_server_start(&p->cfg) != ERR_OK)
+        log_err("%s: no TVS: %s", p->cfg.hostname, err_detail());
     log_notice("publisher %s ready: %zu known subscribers, serving ITL %s",
                p->cfg.hostname, p->nmembers, tftpnode_sha1(p->node));
     s_loop(p);
@@ -119,6 +122,7 @@ s_run(pub_t *p)
 static void
 s_cleanup(pub_t *p)
 {
+    tvs_server_stop();
     tftpnode_destroy(&p->node);
     if (p->cluster)
         zmq_close(p->cluster);

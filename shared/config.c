@@ -46,6 +46,10 @@ static const key_t_ s_keys[] = {
     STR("tftp_user", tftp_user),
     SPECIAL("tftp_restart", K_RESTART, tftp_restart),
     STR("tftp_restart_command", tftp_restart_command),
+    INT("tvs_port", tvs_port, 0, 65535),
+    STR("tvs_address", tvs_address),
+    INT("tvs_ttl", tvs_ttl, 0, 604800),
+    INT("tvs_max_clients", tvs_max_clients, 1, 10000),
     STR("org_unit", org_ou),
     STR("organisation", org_o),
     STR("locality", org_l),
@@ -77,6 +81,9 @@ config_defaults(config_t *c, int role)
     c->tftp_port = 69;
     snprintf(c->tftpd, sizeof(c->tftpd), "/usr/sbin/in.tftpd");
     c->tftp_restart = CONFIG_RESTART_SUPERVISE;
+    c->tvs_port = 2445;
+    c->tvs_ttl = 3600;
+    c->tvs_max_clients = 64;
     snprintf(c->org_ou, sizeof(c->org_ou), "Voice");
     snprintf(c->org_o, sizeof(c->org_o), "Example");
     snprintf(c->org_l, sizeof(c->org_l), "City");

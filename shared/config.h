@@ -42,6 +42,11 @@ typedef struct {
     char tftp_user[64];
     int tftp_restart;
     char tftp_restart_command[512];
+    /* Trust Verification Service (tvs.h) */
+    int tvs_port;            /* 0: no TVS */
+    char tvs_address[64];    /* "" means tftp_address */
+    int tvs_ttl;             /* seconds phones may cache an answer */
+    int tvs_max_clients;
     /* node identity for certificates */
     char org_ou[64], org_o[64], org_l[64], org_st[64], org_c[8];
     int key_bits;

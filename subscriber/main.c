@@ -22,6 +22,7 @@
 #include "log.h"
 #include "prompt.h"
 #include "tftpnode.h"
+#include "tvs.h"
 
 typedef struct {
     config_t cfg;
@@ -340,6 +341,8 @@ s_start(sub_t *s)
         return err_set(ERR_IO, "cannot set up the TFTP node");
     if ((rc = tftpnode_start(s->node)) != ERR_OK)
         return rc;
+    if (tvs_server_start(&s->cfg) != ERR_OK)
+        log_err("%s: no TVS: %s", s->cfg.hostname, err_detail());
     if (s->cfg.admin_socket[0])
         snprintf(admin, sizeof(admin), "%s", s->cfg.admin_socket);
     else
@@ -407,6 +410,7 @@ s_loop(sub_t *s)
 static void
 s_cleanup(sub_t *s)
 {
+    tvs_server_stop();
     tftpnode_destroy(&s->node);
     if (s->dealer)
         zmq_close(s->dealer);

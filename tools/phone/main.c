@@ -21,13 +21,16 @@ s_usage(FILE *f)
 {
     fputs("usage:\n"
           "  itl-phone boot --name SEPxxxxxxxxxxxx --state DIR\n"
-          "                 --server HOST[:PORT] [--timeout MS] [--json]\n"
+          "                 --server HOST[:PORT] [--tvs HOST[:PORT]]\n"
+          "                 [--timeout MS] [--json]\n"
           "  itl-phone fleet --count N --state-root DIR --server HOST[:PORT]\n"
           "                 [--server ...] [--timeout MS] [--parallel N]\n"
           "                 [--verbose]\n"
           "  itl-phone status --state DIR [--json]\n"
           "exit status: 0 accepted, 1 refused (Trust List Update Failed),\n"
-          "2 download failed or bad arguments\n",
+          "2 download failed or bad arguments\n"
+          "The TVS (asked about signers the held ITL does not list) is the\n"
+          "TFTP server's host, port 2445, unless --tvs says otherwise.\n",
           f);
 }
 
@@ -88,10 +91,12 @@ s_cmd_boot(int argc, char **argv)
         {"server", required_argument, NULL, 'S'},
         {"timeout", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'j'},
+        {"tvs", required_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     phone_cfg_t cfg = {.timeout_ms = S_DEFAULT_TIMEOUT_MS};
-    fleet_server_t srv = {0};
+    fleet_server_t srv = {0}, tvs = {0};
     phone_result_t res;
+    const char *colon;
     int c, json = 0;
     long v;
 
@@ -123,6 +128,19 @@ s_cmd_boot(int argc, char **argv)
         case 'j':
             json = 1;
             break;
+        case 'V':
+            /* Without a port, s_parse_server says TFTP's 69: use 2445. */
+            colon = strrchr(optarg, ':');
+            v = optarg[0] == '['
+                    ? strstr(optarg, "]:") != NULL
+                    : colon != NULL && colon == strchr(optarg, ':');
+            if (s_parse_server(optarg, &tvs) != ERR_OK) {
+                fprintf(stderr, "itl-phone: --tvs: %s\n", err_detail());
+                return PHONE_FAILED;
+            }
+            if (!v)
+                tvs.port = 0;
+            break;
         default:
             s_usage(stderr);
             return PHONE_FAILED;
@@ -135,6 +153,8 @@ s_cmd_boot(int argc, char **argv)
     }
     cfg.host = srv.host;
     cfg.port = srv.port;
+    cfg.tvs_host = tvs.host;
+    cfg.tvs_port = tvs.port;
     phone_boot(&cfg, &res);
     if (json)
         phone_print_json(&res, cfg.name, stdout);

@@ -10,6 +10,8 @@
 #include "itl.h"
 #include "tftpc.h"
 #include "trust.h"
+#include "tvs.h"
+#include "tvsclient.h"
 
 #define S_ITL_NAME "ITLFile.tlv"
 
@@ -142,12 +144,76 @@ s_download(const phone_cfg_t *cfg, phone_result_t *res, uint8_t **buf,
     return 1;
 }
 
+/* What the phone learnt from its TVS during one decision. */
+typedef struct {
+    const phone_cfg_t *cfg;
+    const itl_file_t *held;
+    int asked, rc;
+    char why[500];
+} s_tvs_t;
+
+/* Judges a TVS answer about the candidate's signer. */
+static int
+s_tvs_verdict(s_tvs_t *t, const char *peer, const tvsclient_result_t *r)
+{
+    char roles[200];
+
+    tvsproto_roles_text(r->roles, r->nroles, roles, sizeof(roles));
+    if (r->status != TVSPROTO_VALID)
+        snprintf(t->why, sizeof(t->why),
+                 "TVS %.200s says the signer certificate is not valid", peer);
+    else if (!tvsclient_roles_sign(r->roles, r->nroles))
+        snprintf(t->why, sizeof(t->why),
+                 "TVS %.200s says the signer certificate is valid with roles "
+                 "%.120s, none of which signs ITL files",
+                 peer, roles);
+    else
+        return ERR_OK;
+    return ERR_UNTRUSTED;
+}
+
+/*
+ * trust_tvs_fn: asks the phone's one TVS (once per decision, whatever the
+ * number of TVS records), pinned to every TVS record of the held ITL.
+ */
+static int
+s_ask_tvs(const itl_record_t *rec, const uint8_t *cert, size_t len, void *arg)
+{
+    s_tvs_t *t = arg;
+    tvsclient_pin_t *pins = NULL;
+    tvsclient_result_t r;
+    tvsclient_cfg_t c = {.host =
+                             t->cfg->tvs_host ? t->cfg->tvs_host : t->cfg->host,
+                         .port = t->cfg->tvs_port ? t->cfg->tvs_port : TVS_PORT,
+                         .timeout_ms = t->cfg->timeout_ms,
+                         .pin = 1};
+    char peer[300];
+
+    (void)rec;
+    if (t->asked)
+        return t->rc;
+    t->asked = 1;
+    snprintf(peer, sizeof(peer),
+             strchr(c.host, ':') ? "[%.250s]:%d" : "%.250s:%d", c.host, c.port);
+    t->rc = tvsclient_pins_from_itl(t->held, &pins, &c.npins);
+    c.pins = pins;
+    if (t->rc == ERR_OK)
+        t->rc = tvsclient_verify(&c, t->cfg->name, cert, len, &r);
+    if (t->rc == ERR_OK)
+        t->rc = s_tvs_verdict(t, peer, &r);
+    else
+        snprintf(t->why, sizeof(t->why), "%s", err_detail());
+    free(pins);
+    return t->rc;
+}
+
 static void
 s_decide(const phone_cfg_t *cfg, phone_result_t *res, const itl_file_t *held,
          const uint8_t *buf, size_t len)
 {
     itl_file_t *cand = NULL;
     char why[600], path[4096], md5[33];
+    s_tvs_t tvs = {.cfg = cfg, .held = held};
     int rc;
 
     rc = itl_file_parse(buf, len, &cand);
@@ -157,8 +223,13 @@ s_decide(const phone_cfg_t *cfg, phone_result_t *res, const itl_file_t *held,
         return;
     }
     trust_signer_name(cand, res->signer, sizeof(res->signer));
-    rc = trust_accepts(held, cand, why, sizeof(why));
+    rc = trust_accepts_tvs(held, cand, s_ask_tvs, &tvs, why, sizeof(why));
     itl_file_destroy(&cand);
+    if (rc == ERR_UNTRUSTED && tvs.asked) {
+        s_finish(cfg, res, PHONE_REFUSED, "%s; nor does the TVS vouch: %s", why,
+                 tvs.why);
+        return;
+    }
     if (rc == ERR_UNTRUSTED) {
         s_finish(cfg, res, PHONE_REFUSED, "%s", why);
         return;

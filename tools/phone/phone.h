@@ -24,6 +24,9 @@ typedef struct {
     const char *host;  /* TFTP server */
     int port;          /* 69 when 0 */
     int timeout_ms;    /* bound for the whole download */
+    /* The TVS asked about unknown signers: NULL means host; port 0 2445. */
+    const char *tvs_host;
+    int tvs_port;
 } phone_cfg_t;
 
 typedef struct {
@@ -40,9 +43,12 @@ int phone_name_valid(const char *name);
 
 /*
  * Boots the phone: downloads ITLFile.tlv, applies the trust rules
- * (trust.h), stores an accepted file with a durable write and writes the
- * status file. Fills res in every case; never changes the held ITL unless
- * the new one is accepted. Thread-safe for phones with distinct folders.
+ * (trust.h; a signer the held ITL does not list as SAST is asked about at
+ * the TVS, which must present a certificate of a TVS record of the held
+ * ITL and answer valid with role SAST, CCM, CCM+TFTP or TFTP), stores an
+ * accepted file with a durable write and writes the status file. Fills res in
+ * every case; never changes the held ITL unless the new one is accepted.
+ * Thread-safe for phones with distinct folders.
  */
 void phone_boot(const phone_cfg_t *cfg, phone_result_t *res);
 
