@@ -32,25 +32,23 @@ s_fail(pub_t *p, const adminsock_req_t *r, const char *what)
     adminsock_done(p->admin, r->rid, r->ridlen, 1);
 }
 
-/* "key export": the key file's bytes, then its SHA-256 as the last line. */
+/* "key export": the key file's bytes, for itl-admin to copy. */
 static void
 s_export(pub_t *p, const adminsock_req_t *r)
 {
-    char path[300], sha[65];
+    char path[300];
     uint8_t *buf = NULL;
     size_t len = 0;
 
     snprintf(path, sizeof(path), "%s/keys/ITLRecovery.p12",
              p->cfg.state_dir);
-    if (fs_read_file(path, P12_MAX_FILE, &buf, &len) != ERR_OK ||
-        backup_key_sha256(p->cfg.state_dir, sha) != ERR_OK) {
+    if (fs_read_file(path, P12_MAX_FILE, &buf, &len) != ERR_OK) {
         free(buf);
         s_fail(p, r, "Cannot read the recovery key file");
         return;
     }
     log_info("handing %s (%zu bytes) to itl-admin for a backup", path, len);
     adminsock_data(p->admin, r->rid, r->ridlen, buf, len);
-    adminsock_line(p->admin, r->rid, r->ridlen, 0, "%s", sha);
     adminsock_done(p->admin, r->rid, r->ridlen, 0);
     OPENSSL_cleanse(buf, len);
     free(buf);
