@@ -428,3 +428,26 @@ out:
     OPENSSL_cleanse(again, sizeof(again));
     return rc;
 }
+
+/* ---- show backup ------------------------------------------------------- */
+
+int
+cmd_show_backup(int argc, char **argv)
+{
+    char sock[300], role[32];
+    char *v[] = {"key", "backup-status"};
+    s_opts_t o;
+    int rc;
+
+    if ((rc = s_parse("show backup", argc, argv, &o)) != 0)
+        return rc;
+    if (o.npos != 0)
+        return cmd_usage("show backup");
+    if ((rc = s_agent(&o, sock, sizeof(sock), role, sizeof(role))) != 0)
+        return rc;
+    if (strcmp(role, "publisher") != 0) {
+        fprintf(stderr, "This is not a publisher node\n");
+        return CMD_EXIT_NO;
+    }
+    return adminsock_call(sock, 2, v, NULL, 0, AGENT_TIMEOUT_MS);
+}
