@@ -133,10 +133,7 @@ s_open_fetched(pub_t *p, const uint8_t *buf, size_t len, const char *from,
         return err_set(rc, "%s does not open with this cluster's security "
                        "password: it was saved under another cluster "
                        "security password", what);
-    if (rc == ERR_FORMAT)
-        return err_set(rc, "%s is not a usable ITLRecovery key file "
-                       "(corrupt, truncated or another kind of file): %s",
-                       what, err_detail());
+    /* ERR_FORMAT: p12's own message says what is wrong with the file. */
     if (rc == ERR_OK && X509_check_private_key(*cert, *key) != 1)
         rc = err_set_ssl(ERR_FORMAT, "%s: its key does not match its "
                          "certificate", what);
