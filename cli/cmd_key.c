@@ -62,18 +62,41 @@ s_parse(const char *words, int argc, char **argv, s_opts_t *o)
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {
-        case 's': o->socket = optarg; break;
-        case 'c': o->config = optarg; break;
-        case 'k': o->known_hosts = optarg; break;
-        case 'S': o->state = optarg; break;
-        case 'h': o->host_arg = optarg; break;
-        case 'P': o->port_arg = optarg; break;
-        case 'u': o->user = optarg; break;
-        case 'd': o->dir = optarg; break;
-        case 't': o->timeout = atoi(optarg); break;
-        case 'p': o->password_stdin = 1; break;
-        case 'a': o->accept_new = 1; break;
-        default: return cmd_usage(words);
+        case 's':
+            o->socket = optarg;
+            break;
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'k':
+            o->known_hosts = optarg;
+            break;
+        case 'S':
+            o->state = optarg;
+            break;
+        case 'h':
+            o->host_arg = optarg;
+            break;
+        case 'P':
+            o->port_arg = optarg;
+            break;
+        case 'u':
+            o->user = optarg;
+            break;
+        case 'd':
+            o->dir = optarg;
+            break;
+        case 't':
+            o->timeout = atoi(optarg);
+            break;
+        case 'p':
+            o->password_stdin = 1;
+            break;
+        case 'a':
+            o->accept_new = 1;
+            break;
+        default:
+            return cmd_usage(words);
         }
     }
     for (; optind < argc; optind++) {
@@ -112,18 +135,18 @@ s_confirm(void *arg, const char *target, const char *keytype,
     const s_opts_t *o = arg;
     char line[32] = "";
 
-    fprintf(stderr, "The SFTP server %s is not in the known hosts yet.\n"
-            "Its %s host key fingerprint is %s.\n", target, keytype,
-            fingerprint);
-    if (s_ask("Trust this key and continue (yes/no)? ", o->password_stdin,
-              line, sizeof(line)) < 0)
+    fprintf(stderr,
+            "The SFTP server %s is not in the known hosts yet.\n"
+            "Its %s host key fingerprint is %s.\n",
+            target, keytype, fingerprint);
+    if (s_ask("Trust this key and continue (yes/no)? ", o->password_stdin, line,
+              sizeof(line)) < 0)
         return 0;
     return strcasecmp(line, "yes") == 0 || strcasecmp(line, "y") == 0;
 }
 
 static int
-s_agent(const s_opts_t *o, char *sock, size_t len, char *role,
-        size_t rolelen)
+s_agent(const s_opts_t *o, char *sock, size_t len, char *role, size_t rolelen)
 {
     char *q[] = {"role"};
 
@@ -162,8 +185,8 @@ s_fail(int rc)
 /* ---- utils itl reset remotekey ---------------------------------------- */
 
 static int
-s_fetch(const s_opts_t *o, sftpc_opts_t *so, const char *path,
-        uint8_t **buf, size_t *len, char *from, size_t fromlen)
+s_fetch(const s_opts_t *o, sftpc_opts_t *so, const char *path, uint8_t **buf,
+        size_t *len, char *from, size_t fromlen)
 {
     char remote[1024];
     int rc;
@@ -187,7 +210,7 @@ cmd_reset_remotekey(int argc, char **argv)
 {
     static const char *words = "utils itl reset remotekey";
     char sock[300], role[32], kh[600], host[256], sftppw[256] = "",
-        adminpw[256] = "", from[1400];
+                                                  adminpw[256] = "", from[1400];
     char *v[] = {"utils", "itl", "reset", "remotekey", from};
     sftpc_opts_t so = {0};
     s_opts_t o;
@@ -205,8 +228,7 @@ cmd_reset_remotekey(int argc, char **argv)
         fprintf(stderr, "This is not a publisher node\n");
         return CMD_EXIT_NO;
     }
-    if (sftpc_parse_target(o.pos[0], host, sizeof(host), &so.port) !=
-        ERR_OK)
+    if (sftpc_parse_target(o.pos[0], host, sizeof(host), &so.port) != ERR_OK)
         return s_fail(ERR_ARG);
     if ((rc = s_known_hosts(&o, sock, kh, sizeof(kh))) != 0)
         return rc;
@@ -218,12 +240,12 @@ cmd_reset_remotekey(int argc, char **argv)
         fprintf(stderr, "itl-admin: %s\n", err_detail());
         goto out;
     }
-    so = (sftpc_opts_t){host, so.port, o.pos[1], sftppw, kh, o.accept_new,
-                        o.timeout, s_confirm, &o};
+    so = (sftpc_opts_t){host,         so.port,   o.pos[1],  sftppw, kh,
+                        o.accept_new, o.timeout, s_confirm, &o};
     rc = s_fetch(&o, &so, o.pos[2], &key, &keylen, from, sizeof(from));
     if (rc == 0)
-        rc = adminsock_exchange(sock, 5, v, adminpw, key, keylen, NULL,
-                                NULL, AGENT_TIMEOUT_MS);
+        rc = adminsock_exchange(sock, 5, v, adminpw, key, keylen, NULL, NULL,
+                                AGENT_TIMEOUT_MS);
 out:
     OPENSSL_cleanse(sftppw, sizeof(sftppw));
     OPENSSL_cleanse(adminpw, sizeof(adminpw));
@@ -260,8 +282,7 @@ s_destination(s_opts_t *o, char host[256], int *port, char user[128],
 
     if (o->host_arg != NULL)
         snprintf(line, sizeof(line), "%s", o->host_arg);
-    else if (s_ask("SFTP server: ", o->password_stdin, line,
-                   sizeof(line)) < 0)
+    else if (s_ask("SFTP server: ", o->password_stdin, line, sizeof(line)) < 0)
         return err_set(ERR_ARG, "no SFTP server given");
     had_port = strchr(line, ':') != NULL;
     if (sftpc_parse_target(line, host, 256, port) != ERR_OK)
@@ -270,8 +291,8 @@ s_destination(s_opts_t *o, char host[256], int *port, char user[128],
         if (s_port(o->port_arg, port) != ERR_OK)
             return ERR_ARG;
     } else if (!had_port) {
-        if (s_ask("SFTP port [22]: ", o->password_stdin, line,
-                  sizeof(line)) < 0)
+        if (s_ask("SFTP port [22]: ", o->password_stdin, line, sizeof(line)) <
+            0)
             return err_set(ERR_ARG, "no SFTP port given");
         if (s_port(line, port) != ERR_OK)
             return ERR_ARG;
@@ -317,10 +338,9 @@ s_upload(const char *sock, sftpc_opts_t *so, const char *dir,
                       sizeof(remote));
     if (rc != ERR_OK)
         return s_fail(rc);
-    snprintf(where, sizeof(where), "%s@%s:%d:%s", so->user, so->host,
-             so->port, remote);
-    printf("Transferred ITLRecovery.p12 to %s: %zu bytes sent.\n", where,
-           sent);
+    snprintf(where, sizeof(where), "%s@%s:%d:%s", so->user, so->host, so->port,
+             remote);
+    printf("Transferred ITLRecovery.p12 to %s: %zu bytes sent.\n", where, sent);
     fflush(stdout);
     s_sha256(key, keylen, sha);
     return adminsock_call(sock, 4, v, NULL, 0, AGENT_TIMEOUT_MS);
@@ -359,13 +379,12 @@ cmd_file_get_tftp(int argc, char **argv)
                             AGENT_TIMEOUT_MS);
     if (rc != 0 || key == NULL)
         return rc ? rc : CMD_EXIT_ERROR;
-    if (s_destination(&o, host, &port, user, dir, pw, sizeof(pw)) !=
-        ERR_OK) {
+    if (s_destination(&o, host, &port, user, dir, pw, sizeof(pw)) != ERR_OK) {
         rc = s_fail(ERR_ARG);
         goto out;
     }
-    so = (sftpc_opts_t){host, port, user, pw, kh, o.accept_new, o.timeout,
-                        s_confirm, &o};
+    so = (sftpc_opts_t){host,         port,      user,      pw, kh,
+                        o.accept_new, o.timeout, s_confirm, &o};
     rc = s_upload(sock, &so, dir, key, keylen);
 out:
     OPENSSL_cleanse(pw, sizeof(pw));
@@ -391,19 +410,19 @@ cmd_set_password_cluster(int argc, char **argv)
         return cmd_usage(words);
     state = o.state ? o.state : CMD_DEFAULT_STATE;
     rc = CMD_EXIT_ERROR;
-    if (prompt_password("Current cluster security password: ",
-                        o.password_stdin, cur, sizeof(cur)) != ERR_OK ||
+    if (prompt_password("Current cluster security password: ", o.password_stdin,
+                        cur, sizeof(cur)) != ERR_OK ||
         prompt_password("New cluster security password: ", o.password_stdin,
                         next, sizeof(next)) != ERR_OK ||
         (!o.password_stdin &&
-         prompt_password("New cluster security password (again): ", 0,
-                         again, sizeof(again)) != ERR_OK)) {
+         prompt_password("New cluster security password (again): ", 0, again,
+                         sizeof(again)) != ERR_OK)) {
         fprintf(stderr, "itl-admin: %s\n", err_detail());
         goto out;
     }
     if (!o.password_stdin && strcmp(next, again) != 0) {
         fprintf(stderr, "itl-admin: the two new passwords differ; nothing "
-                "was changed\n");
+                        "was changed\n");
         goto out;
     }
     if ((rc = clusterpw_change(state, cur, next)) != ERR_OK) {

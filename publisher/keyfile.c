@@ -40,8 +40,7 @@ s_export(pub_t *p, const adminsock_req_t *r)
     uint8_t *buf = NULL;
     size_t len = 0;
 
-    snprintf(path, sizeof(path), "%s/keys/ITLRecovery.p12",
-             p->cfg.state_dir);
+    snprintf(path, sizeof(path), "%s/keys/ITLRecovery.p12", p->cfg.state_dir);
     if (fs_read_file(path, P12_MAX_FILE, &buf, &len) != ERR_OK) {
         free(buf);
         s_fail(p, r, "Cannot read the recovery key file");
@@ -61,17 +60,15 @@ s_backed_up(pub_t *p, const adminsock_req_t *r)
     const char *sha = r->req->argv[2], *where = r->req->argv[3];
     long long now = (long long)time(NULL);
 
-    if (backup_record(p->cfg.state_dir, sha, where, "upload", now) !=
-        ERR_OK) {
+    if (backup_record(p->cfg.state_dir, sha, where, "upload", now) != ERR_OK) {
         s_fail(p, r, "The backup was not recorded");
         return;
     }
-    log_notice("recovery key file backed up to %.300s (SHA-256 %.64s)",
-               where, sha);
+    log_notice("recovery key file backed up to %.300s (SHA-256 %.64s)", where,
+               sha);
     p->nag.next_check = 0;
     adminsock_line(p->admin, r->rid, r->ridlen, 0,
-                   "Recorded the backup of ITLRecovery.p12 to %.300s.",
-                   where);
+                   "Recorded the backup of ITLRecovery.p12 to %.300s.", where);
     adminsock_done(p->admin, r->rid, r->ridlen, 0);
 }
 
@@ -91,8 +88,7 @@ s_status(pub_t *p, const adminsock_req_t *r)
     else
         adminsock_line(p->admin, r->rid, r->ridlen, 0,
                        "ITLRecovery.p12 is not backed up%s; run: %s",
-                       st.recorded ? " (it changed since the last backup)"
-                                   : "",
+                       st.recorded ? " (it changed since the last backup)" : "",
                        BACKUP_FIX_COMMAND);
     adminsock_done(p->admin, r->rid, r->ridlen, st.current ? 0 : 1);
 }
@@ -130,13 +126,17 @@ s_open_fetched(pub_t *p, const uint8_t *buf, size_t len, const char *from,
     rc = p12_read_mem_named(buf, len, pass, what, key, cert);
     OPENSSL_cleanse(pass, sizeof(pass));
     if (rc == ERR_PASSWORD)
-        return err_set(rc, "%s does not open with this cluster's security "
+        return err_set(rc,
+                       "%s does not open with this cluster's security "
                        "password: it was saved under another cluster "
-                       "security password", what);
+                       "security password",
+                       what);
     /* ERR_FORMAT: p12's own message says what is wrong with the file. */
     if (rc == ERR_OK && X509_check_private_key(*cert, *key) != 1)
-        rc = err_set_ssl(ERR_FORMAT, "%s: its key does not match its "
-                         "certificate", what);
+        rc = err_set_ssl(ERR_FORMAT,
+                         "%s: its key does not match its "
+                         "certificate",
+                         what);
     return rc;
 }
 
@@ -148,25 +148,30 @@ pub_key_remote_reset(pub_t *p, const adminsock_req_t *r)
     char cn[256] = "?";
 
     if (!r->req->has_data || r->req->data.len == 0) {
-        adminsock_line(p->admin, r->rid, r->ridlen, 1, "No key file came "
+        adminsock_line(p->admin, r->rid, r->ridlen, 1,
+                       "No key file came "
                        "with the remotekey command; nothing was changed.");
         adminsock_done(p->admin, r->rid, r->ridlen, 2);
         return;
     }
-    if (s_open_fetched(p, r->req->data.data, r->req->data.len, from,
-                       &with.key, &with.cert) != ERR_OK) {
+    if (s_open_fetched(p, r->req->data.data, r->req->data.len, from, &with.key,
+                       &with.cert) != ERR_OK) {
         log_warning("reset remotekey refused: %s", err_detail());
-        adminsock_line(p->admin, r->rid, r->ridlen, 1, "%s. Nothing was "
-                       "changed.", err_detail());
+        adminsock_line(p->admin, r->rid, r->ridlen, 1,
+                       "%s. Nothing was "
+                       "changed.",
+                       err_detail());
         adminsock_done(p->admin, r->rid, r->ridlen, 1);
         return;
     }
     if (keystore_cert_cn(with.cert, cn, sizeof(cn)) != ERR_OK)
         snprintf(cn, sizeof(cn), "?");
-    adminsock_line(p->admin, r->rid, r->ridlen, 0, "Opened the key file "
-                   "fetched from %s (certificate CN=%s).", from, cn);
-    log_notice("reset remotekey with the key of CN=%s fetched from %.300s",
-               cn, from);
+    adminsock_line(p->admin, r->rid, r->ridlen, 0,
+                   "Opened the key file "
+                   "fetched from %s (certificate CN=%s).",
+                   from, cn);
+    log_notice("reset remotekey with the key of CN=%s fetched from %.300s", cn,
+               from);
     with.p12 = r->req->data.data;
     with.p12len = r->req->data.len;
     with.from = from;
@@ -181,13 +186,13 @@ pub_key_adopt(pub_t *p, const job_t *j)
     char path[300], sha[65];
     int rc;
 
-    snprintf(path, sizeof(path), "%s/keys/ITLRecovery.p12",
-             p->cfg.state_dir);
+    snprintf(path, sizeof(path), "%s/keys/ITLRecovery.p12", p->cfg.state_dir);
     rc = fs_write_durable(path, j->newkey, j->newkeylen, 0600, 1);
     if (rc != ERR_OK)
         return rc;
     log_notice("%s replaced by the key file fetched from %.300s; the "
-               "previous one is %s.prev", path, j->newkey_from, path);
+               "previous one is %s.prev",
+               path, j->newkey_from, path);
     /* It came from a backup, so that backup is of the current key. */
     if (backup_key_sha256(p->cfg.state_dir, sha) != ERR_OK ||
         backup_record(p->cfg.state_dir, sha, j->newkey_from, "fetched",
@@ -197,7 +202,8 @@ pub_key_adopt(pub_t *p, const job_t *j)
     p->nag.next_check = 0;
     if (pub_certset_refresh(p) != ERR_OK)
         log_err("cannot rebuild the certificate set with the fetched "
-                "ITLRecovery certificate: %s", err_detail());
+                "ITLRecovery certificate: %s",
+                err_detail());
     return ERR_OK;
 }
 

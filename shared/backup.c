@@ -68,8 +68,10 @@ backup_record(const char *state, const char *sha256, const char *where,
                        "the key file changed while it was copied (SHA-256 "
                        "%.64s, copied %.64s); copy it again",
                        cur, sha256);
-    n = snprintf(text, sizeof(text), "sha256=%s\ntime=%lld\nwhere=%s\n"
-                 "how=%s\n", cur, now, where, how);
+    n = snprintf(text, sizeof(text),
+                 "sha256=%s\ntime=%lld\nwhere=%s\n"
+                 "how=%s\n",
+                 cur, now, where, how);
     snprintf(path, sizeof(path), "%s/%s", state, BACKUP_STATE);
     return fs_write_durable(path, text, (size_t)n, 0644, 0);
 }
@@ -120,23 +122,27 @@ backup_status(const char *state, backup_status_t *st)
         return ERR_OK;
     if (rc != ERR_OK)
         return rc;
-    for (char *save = NULL, *l = strtok_r((char *)buf, "\n", &save);
-         l != NULL; l = strtok_r(NULL, "\n", &save)) {
+    for (char *save = NULL, *l = strtok_r((char *)buf, "\n", &save); l != NULL;
+         l = strtok_r(NULL, "\n", &save)) {
         if (s_parse_line(l, st, &seen) < 0) {
             free(buf);
             memset(st->sha256, 0, sizeof(st->sha256));
-            return err_set(ERR_FORMAT, "%s is damaged (expected sha256, "
+            return err_set(ERR_FORMAT,
+                           "%s is damaged (expected sha256, "
                            "time, where and how lines); remove it and "
-                           "back the key up again", path);
+                           "back the key up again",
+                           path);
         }
     }
     free(buf);
     if (seen != 7)
-        return err_set(ERR_FORMAT, "%s is incomplete; remove it and back "
-                       "the key up again", path);
+        return err_set(ERR_FORMAT,
+                       "%s is incomplete; remove it and back "
+                       "the key up again",
+                       path);
     st->recorded = 1;
-    st->current = st->key_sha256[0] != '\0' &&
-                  strcmp(st->sha256, st->key_sha256) == 0;
+    st->current =
+        st->key_sha256[0] != '\0' && strcmp(st->sha256, st->key_sha256) == 0;
     return ERR_OK;
 }
 
@@ -149,13 +155,15 @@ s_warning(const char *state, int rc, const backup_status_t *st, char *msg,
     struct tm tm;
 
     if (rc != ERR_OK) {
-        snprintf(msg, msglen, "the recovery key %s/keys/ITLRecovery.p12 "
+        snprintf(msg, msglen,
+                 "the recovery key %s/keys/ITLRecovery.p12 "
                  "has no usable backup record (%s); back it up with: %s",
                  state, err_detail(), BACKUP_FIX_COMMAND);
         return;
     }
     if (!st->recorded) {
-        snprintf(msg, msglen, "the recovery key %s/keys/ITLRecovery.p12 "
+        snprintf(msg, msglen,
+                 "the recovery key %s/keys/ITLRecovery.p12 "
                  "has never been backed up; without a copy a rebuilt "
                  "publisher cannot reset the phones. Back it up with: %s",
                  state, BACKUP_FIX_COMMAND);
@@ -163,14 +171,15 @@ s_warning(const char *state, int rc, const backup_status_t *st, char *msg,
     }
     if (gmtime_r(&t, &tm) != NULL)
         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-    snprintf(msg, msglen, "the recovery key %s/keys/ITLRecovery.p12 changed "
+    snprintf(msg, msglen,
+             "the recovery key %s/keys/ITLRecovery.p12 changed "
              "since its last backup (%s to %s); back it up again with: %s",
              state, when, st->where, BACKUP_FIX_COMMAND);
 }
 
 int
-backup_nag_due(const char *state, long long now, backup_nag_t *nag,
-               char *msg, size_t msglen)
+backup_nag_due(const char *state, long long now, backup_nag_t *nag, char *msg,
+               size_t msglen)
 {
     backup_status_t st;
     int rc;

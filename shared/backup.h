@@ -19,18 +19,18 @@
 
 #include "err.h"
 
-#define BACKUP_STATE "backup.state"
-#define BACKUP_FIX_COMMAND "itl-admin file get tftp ITLRecovery.p12"
-#define BACKUP_WARN_SECONDS 86400
+#define BACKUP_STATE         "backup.state"
+#define BACKUP_FIX_COMMAND   "itl-admin file get tftp ITLRecovery.p12"
+#define BACKUP_WARN_SECONDS  86400
 #define BACKUP_CHECK_SECONDS 60
 
 typedef struct {
-    int recorded;       /* backup.state exists and reads well */
-    int current;        /* ... and is of the current key file */
+    int recorded; /* backup.state exists and reads well */
+    int current;  /* ... and is of the current key file */
     long long time;
     char where[512];
     char how[16];
-    char sha256[65];    /* of the file recorded */
+    char sha256[65];     /* of the file recorded */
     char key_sha256[65]; /* of the current key file ("" if none) */
 } backup_status_t;
 

@@ -25,8 +25,10 @@ s_reencrypt(const char *path, const char *oldpass, const char *newpass)
         rc = p12_read_file(path, newpass, &key, &cert);
         if (rc == ERR_OK)
             goto out; /* done by an earlier, interrupted change */
-        rc = err_set(ERR_PASSWORD, "%s opens neither with the current nor "
-                     "with the new cluster security password", path);
+        rc = err_set(ERR_PASSWORD,
+                     "%s opens neither with the current nor "
+                     "with the new cluster security password",
+                     path);
         goto out;
     }
     if (rc == ERR_OK)
@@ -67,12 +69,13 @@ clusterpw_change(const char *state, const char *current, const char *next)
         return err_set(ERR_ARG, "empty cluster security password");
     if (strcmp(current, next) == 0)
         return err_set(ERR_ARG, "the new cluster security password is the "
-                       "same as the current one");
+                                "same as the current one");
     rc = node_p12_pass_load(state, stored);
     if (rc == ERR_OK)
         rc = kdf_p12_password(current, oldpass);
     if (rc == ERR_OK && CRYPTO_memcmp(stored, oldpass, 64) != 0)
-        rc = err_set(ERR_PASSWORD, "wrong current cluster security "
+        rc = err_set(ERR_PASSWORD,
+                     "wrong current cluster security "
                      "password for the node in %s; nothing was changed",
                      state);
     if (rc == ERR_OK)

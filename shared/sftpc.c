@@ -70,8 +70,7 @@ sftpc_parse_target(const char *s, char *host, size_t hostlen, int *port)
         return ERR_OK;
     errno = 0;
     v = strtol(colon + 1, &end, 10);
-    if (errno != 0 || end == colon + 1 || *end != '\0' || v < 1 ||
-        v > 65535)
+    if (errno != 0 || end == colon + 1 || *end != '\0' || v < 1 || v > 65535)
         return err_set(ERR_ARG, "'%.100s': the port must be 1 to 65535", s);
     *port = (int)v;
     return ERR_OK;
@@ -89,8 +88,7 @@ s_watch(void *arg)
     until.tv_sec += (time_t)c->timeout_s * WATCHDOG_FACTOR;
     pthread_mutex_lock(&c->lock);
     while (!c->done) {
-        if (pthread_cond_timedwait(&c->cond, &c->lock, &until) ==
-            ETIMEDOUT) {
+        if (pthread_cond_timedwait(&c->cond, &c->lock, &until) == ETIMEDOUT) {
             /* Wakes libssh's poll with an error instead of a hang. */
             c->fired = 1;
             shutdown(c->fd, SHUT_RDWR);
@@ -155,20 +153,25 @@ s_sftp_fail(s_conn_t *c, const char *doing, const char *path)
     switch (code) {
     case SSH_FX_NO_SUCH_FILE:
     case SSH_FX_NO_SUCH_PATH:
-        return err_set(ERR_NOTFOUND, "SFTP server %s: no such file or "
-                       "folder: %.200s", c->target, path);
+        return err_set(ERR_NOTFOUND,
+                       "SFTP server %s: no such file or "
+                       "folder: %.200s",
+                       c->target, path);
     case SSH_FX_PERMISSION_DENIED:
     case SSH_FX_WRITE_PROTECT:
-        return err_set(ERR_PERM, "SFTP server %s: permission denied %s "
-                       "%.200s", c->target, doing, path);
+        return err_set(ERR_PERM,
+                       "SFTP server %s: permission denied %s "
+                       "%.200s",
+                       c->target, doing, path);
     case SSH_FX_OK:
     case SSH_FX_NO_CONNECTION:
     case SSH_FX_CONNECTION_LOST:
         return s_ssh_fail(c, doing);
     default:
-        return err_set(ERR_PROTO, "SFTP server %s: failed %s %.200s "
-                       "(SFTP status %d: %.200s)", c->target, doing, path,
-                       code, ssh_get_error(c->ssh));
+        return err_set(ERR_PROTO,
+                       "SFTP server %s: failed %s %.200s "
+                       "(SFTP status %d: %.200s)",
+                       c->target, doing, path, code, ssh_get_error(c->ssh));
     }
 }
 
@@ -186,12 +189,14 @@ s_host_key(s_conn_t *c, const sftpc_opts_t *o)
     int rc = ERR_OK;
 
     if (ssh_get_server_publickey(c->ssh, &key) != SSH_OK ||
-        ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash,
-                               &hlen) != 0 ||
+        ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) !=
+            0 ||
         (fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash,
                                        hlen)) == NULL) {
-        rc = err_set(ERR_PROTO, "SFTP server %s: cannot read its host key: "
-                     "%.200s", c->target, ssh_get_error(c->ssh));
+        rc = err_set(ERR_PROTO,
+                     "SFTP server %s: cannot read its host key: "
+                     "%.200s",
+                     c->target, ssh_get_error(c->ssh));
         goto out;
     }
     type = ssh_key_type_to_char(ssh_key_type(key));
@@ -214,8 +219,7 @@ s_host_key(s_conn_t *c, const sftpc_opts_t *o)
     case SSH_KNOWN_HOSTS_UNKNOWN:
         if (!o->accept_new &&
             (o->confirm == NULL ||
-             !o->confirm(o->confirm_arg, c->target, type ? type : "?",
-                         fp))) {
+             !o->confirm(o->confirm_arg, c->target, type ? type : "?", fp))) {
             rc = err_set(ERR_UNTRUSTED,
                          "the host key of the SFTP server %s (%s) was not "
                          "accepted; nothing was transferred",
@@ -223,14 +227,16 @@ s_host_key(s_conn_t *c, const sftpc_opts_t *o)
             break;
         }
         if (ssh_session_update_known_hosts(c->ssh) != SSH_OK)
-            rc = err_set(ERR_IO, "cannot record the host key of %s in %s: "
-                         "%.200s", c->target, o->known_hosts,
-                         ssh_get_error(c->ssh));
+            rc = err_set(ERR_IO,
+                         "cannot record the host key of %s in %s: "
+                         "%.200s",
+                         c->target, o->known_hosts, ssh_get_error(c->ssh));
         break;
     default:
-        rc = err_set(ERR_IO, "cannot check the host key of %s against %s: "
-                     "%.200s", c->target, o->known_hosts,
-                     ssh_get_error(c->ssh));
+        rc = err_set(ERR_IO,
+                     "cannot check the host key of %s against %s: "
+                     "%.200s",
+                     c->target, o->known_hosts, ssh_get_error(c->ssh));
     }
 out:
     ssh_string_free_char(fp);
@@ -275,16 +281,16 @@ s_kbdint(s_conn_t *c, const char *password)
 
         for (int i = 0; i < n; i++) {
             char echo = 0;
-            const char *q = ssh_userauth_kbdint_getprompt(c->ssh,
-                                                          (unsigned)i, &echo);
+            const char *q =
+                ssh_userauth_kbdint_getprompt(c->ssh, (unsigned)i, &echo);
             if (echo)
                 return err_set(ERR_REFUSED,
                                "SFTP server %s asks '%.80s' during "
                                "keyboard-interactive log-in; only password "
                                "prompts can be answered",
                                c->target, q ? q : "");
-            if (ssh_userauth_kbdint_setanswer(c->ssh, (unsigned)i,
-                                              password) < 0)
+            if (ssh_userauth_kbdint_setanswer(c->ssh, (unsigned)i, password) <
+                0)
                 return s_ssh_fail(c, "logging in");
         }
         rc = ssh_userauth_kbdint(c->ssh, NULL, NULL);
@@ -336,8 +342,7 @@ s_auth(s_conn_t *c, const sftpc_opts_t *o)
 static int
 s_options(s_conn_t *c, const sftpc_opts_t *o)
 {
-    unsigned int port = (unsigned int)(o->port ? o->port
-                                               : SFTPC_DEFAULT_PORT);
+    unsigned int port = (unsigned int)(o->port ? o->port : SFTPC_DEFAULT_PORT);
     long timeout = c->timeout_s;
     bool no = false;
     int quiet = SSH_LOG_NOLOG;
@@ -350,10 +355,12 @@ s_options(s_conn_t *c, const sftpc_opts_t *o)
         ssh_options_set(c->ssh, SSH_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
         ssh_options_set(c->ssh, SSH_OPTIONS_KNOWNHOSTS, o->known_hosts) < 0 ||
         /* Only our file decides, not /etc/ssh/ssh_known_hosts. */
-        ssh_options_set(c->ssh, SSH_OPTIONS_GLOBAL_KNOWNHOSTS,
-                        o->known_hosts) < 0)
-        return err_set(ERR_ARG, "SFTP server %s: bad connection option: "
-                       "%.200s", c->target, ssh_get_error(c->ssh));
+        ssh_options_set(c->ssh, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, o->known_hosts) <
+            0)
+        return err_set(ERR_ARG,
+                       "SFTP server %s: bad connection option: "
+                       "%.200s",
+                       c->target, ssh_get_error(c->ssh));
     return ERR_OK;
 }
 
@@ -382,7 +389,7 @@ s_open(s_conn_t *c, const sftpc_opts_t *o)
     if (o->host == NULL || o->user == NULL || o->user[0] == '\0' ||
         o->password == NULL || o->known_hosts == NULL)
         return err_set(ERR_ARG, "SFTP: host, user, password and "
-                       "known-hosts file are all needed");
+                                "known-hosts file are all needed");
     snprintf(c->target, sizeof(c->target),
              strchr(o->host, ':') ? "[%.250s]:%d" : "%.250s:%d", o->host,
              o->port ? o->port : SFTPC_DEFAULT_PORT);
@@ -404,7 +411,8 @@ s_open(s_conn_t *c, const sftpc_opts_t *o)
     if (c->sftp == NULL)
         return s_ssh_fail(c, "opening the SFTP channel");
     if (sftp_init(c->sftp) != SSH_OK)
-        return err_set(ERR_PROTO, "SFTP server %s: the SFTP subsystem "
+        return err_set(ERR_PROTO,
+                       "SFTP server %s: the SFTP subsystem "
                        "does not start (status %d): %.200s",
                        c->target, sftp_get_error(c->sftp),
                        ssh_get_error(c->ssh));
@@ -415,8 +423,8 @@ s_open(s_conn_t *c, const sftpc_opts_t *o)
 
 /* Finds the file to read: path itself, or path/ITLRecovery.p12. */
 static int
-s_resolve(s_conn_t *c, const char *path, size_t max, char *out,
-          size_t outlen, uint64_t *size)
+s_resolve(s_conn_t *c, const char *path, size_t max, char *out, size_t outlen,
+          uint64_t *size)
 {
     sftp_attributes a = sftp_stat(c->sftp, path);
 
@@ -434,15 +442,18 @@ s_resolve(s_conn_t *c, const char *path, size_t max, char *out,
     }
     if (a->type != SSH_FILEXFER_TYPE_REGULAR) {
         sftp_attributes_free(a);
-        return err_set(ERR_FORMAT, "SFTP server %s: %.200s is not a "
-                       "regular file", c->target, out);
+        return err_set(ERR_FORMAT,
+                       "SFTP server %s: %.200s is not a "
+                       "regular file",
+                       c->target, out);
     }
     *size = a->size;
     sftp_attributes_free(a);
     if (*size > max)
-        return err_set(ERR_TOOBIG, "SFTP server %s: %.200s is %llu bytes, "
-                       "over the limit of %zu for a key file", c->target,
-                       out, (unsigned long long)*size, max);
+        return err_set(ERR_TOOBIG,
+                       "SFTP server %s: %.200s is %llu bytes, "
+                       "over the limit of %zu for a key file",
+                       c->target, out, (unsigned long long)*size, max);
     return ERR_OK;
 }
 
@@ -473,9 +484,10 @@ s_read_all(s_conn_t *c, const char *path, size_t max, uint8_t **buf,
             break;
         used += (size_t)n;
         if (used > max) {
-            rc = err_set(ERR_TOOBIG, "SFTP server %s: %.200s is over the "
-                         "limit of %zu bytes for a key file", c->target,
-                         path, max);
+            rc = err_set(ERR_TOOBIG,
+                         "SFTP server %s: %.200s is over the "
+                         "limit of %zu bytes for a key file",
+                         c->target, path, max);
             goto out;
         }
     }
@@ -518,8 +530,7 @@ static int
 s_write_all(s_conn_t *c, const char *path, const uint8_t *buf, size_t len,
             size_t *sent)
 {
-    sftp_file f = sftp_open(c->sftp, path, O_WRONLY | O_CREAT | O_TRUNC,
-                            0600);
+    sftp_file f = sftp_open(c->sftp, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int rc = ERR_OK;
 
     *sent = 0;
@@ -568,9 +579,10 @@ s_check_size(s_conn_t *c, const char *path, size_t len)
     size = a->size;
     sftp_attributes_free(a);
     if (size != len)
-        return err_set(ERR_IO, "SFTP server %s: %.200s holds %llu bytes "
-                       "after the upload, not %zu", c->target, path,
-                       (unsigned long long)size, len);
+        return err_set(ERR_IO,
+                       "SFTP server %s: %.200s holds %llu bytes "
+                       "after the upload, not %zu",
+                       c->target, path, (unsigned long long)size, len);
     return ERR_OK;
 }
 

@@ -19,9 +19,9 @@
 
 #include "err.h"
 
-#define SFTPC_DEFAULT_PORT 22
+#define SFTPC_DEFAULT_PORT    22
 #define SFTPC_DEFAULT_TIMEOUT 15
-#define SFTPC_KEY_FILE "ITLRecovery.p12"
+#define SFTPC_KEY_FILE        "ITLRecovery.p12"
 
 /*
  * Asked when the server's host key is not in the known-hosts file:
@@ -33,13 +33,13 @@ typedef int(sftpc_confirm_fn)(void *arg, const char *target,
                               const char *keytype, const char *fingerprint);
 
 typedef struct {
-    const char *host;        /* name or address */
-    int port;                /* 0 means SFTPC_DEFAULT_PORT */
+    const char *host; /* name or address */
+    int port;         /* 0 means SFTPC_DEFAULT_PORT */
     const char *user;
     const char *password;
-    const char *known_hosts; /* path of the known-hosts file */
-    int accept_new;          /* trust an unknown key without asking */
-    int timeout_s;           /* connect and every wait; 0: default */
+    const char *known_hosts;   /* path of the known-hosts file */
+    int accept_new;            /* trust an unknown key without asking */
+    int timeout_s;             /* connect and every wait; 0: default */
     sftpc_confirm_fn *confirm; /* NULL: unknown keys are refused */
     void *confirm_arg;
 } sftpc_opts_t;

@@ -17,7 +17,7 @@
 
 #define CLUSTER "Cluster-Pass1"
 /* 2023-11-14 12:00:01 UTC */
-#define T0 1699963201LL
+#define T0  1699963201LL
 #define DAY 86400LL
 
 static char s_state[600];
@@ -37,8 +37,7 @@ s_setup(void **unused)
     snprintf(tmpl, sizeof(tmpl), "%s/backup.XXXXXX", base);
     assert_non_null(mkdtemp(tmpl));
     snprintf(s_state, sizeof(s_state), "%s/state", tmpl);
-    assert_int_equal(node_init(s_state, &pub, CLUSTER, "Admin-Pass9"),
-                     ERR_OK);
+    assert_int_equal(node_init(s_state, &pub, CLUSTER, "Admin-Pass9"), ERR_OK);
     return 0;
 }
 
@@ -51,24 +50,25 @@ test_daily_warning(void **unused)
     long long t = T0;
 
     (void)unused;
-    snprintf(want, sizeof(want), "the recovery key %s/keys/ITLRecovery.p12 "
+    snprintf(want, sizeof(want),
+             "the recovery key %s/keys/ITLRecovery.p12 "
              "has never been backed up; without a copy a rebuilt publisher "
              "cannot reset the phones. Back it up with: itl-admin file get "
-             "tftp ITLRecovery.p12", s_state);
+             "tftp ITLRecovery.p12",
+             s_state);
     assert_int_equal(backup_nag_due(s_state, t, &nag, msg, sizeof(msg)), 1);
     assert_string_equal(msg, want);
     /* Every minute of the next day: silent. */
     for (t = T0 + 60; t < T0 + DAY; t += 60)
-        assert_int_equal(backup_nag_due(s_state, t, &nag, msg, sizeof(msg)),
-                         0);
-    assert_int_equal(backup_nag_due(s_state, T0 + DAY, &nag, msg,
-                                    sizeof(msg)), 1);
+        assert_int_equal(backup_nag_due(s_state, t, &nag, msg, sizeof(msg)), 0);
+    assert_int_equal(backup_nag_due(s_state, T0 + DAY, &nag, msg, sizeof(msg)),
+                     1);
     assert_string_equal(msg, want);
-    assert_int_equal(backup_nag_due(s_state, T0 + DAY + 60, &nag, msg,
-                                    sizeof(msg)), 0);
+    assert_int_equal(
+        backup_nag_due(s_state, T0 + DAY + 60, &nag, msg, sizeof(msg)), 0);
     /* A clock set back an hour re-arms the warning. */
-    assert_int_equal(backup_nag_due(s_state, T0 + DAY - 3600, &nag, msg,
-                                    sizeof(msg)), 1);
+    assert_int_equal(
+        backup_nag_due(s_state, T0 + DAY - 3600, &nag, msg, sizeof(msg)), 1);
 }
 
 /* A backup silences it; a changed key file (new password) brings it back. */
@@ -83,12 +83,14 @@ test_backup_then_change(void **unused)
     (void)unused;
     assert_int_equal(backup_key_sha256(s_state, sha), ERR_OK);
     assert_int_equal(strlen(sha), 64);
-    assert_int_equal(backup_record(s_state, "00", "u@h:22:d/ITLRecovery.p12",
-                                   "upload", T0), ERR_REFUSED);
+    assert_int_equal(
+        backup_record(s_state, "00", "u@h:22:d/ITLRecovery.p12", "upload", T0),
+        ERR_REFUSED);
     assert_int_equal(backup_record(s_state, sha, "bad\nwhere", "upload", T0),
                      ERR_ARG);
-    assert_int_equal(backup_record(s_state, sha, "u@h:22:d/ITLRecovery.p12",
-                                   "upload", T0), ERR_OK);
+    assert_int_equal(
+        backup_record(s_state, sha, "u@h:22:d/ITLRecovery.p12", "upload", T0),
+        ERR_OK);
     assert_int_equal(backup_status(s_state, &st), ERR_OK);
     assert_int_equal(st.recorded, 1);
     assert_int_equal(st.current, 1);
@@ -96,28 +98,29 @@ test_backup_then_change(void **unused)
     assert_string_equal(st.where, "u@h:22:d/ITLRecovery.p12");
     assert_string_equal(st.how, "upload");
     assert_int_equal(backup_nag_due(s_state, t, &nag, msg, sizeof(msg)), 0);
-    assert_int_equal(backup_nag_due(s_state, t + DAY, &nag, msg,
-                                    sizeof(msg)), 0);
+    assert_int_equal(backup_nag_due(s_state, t + DAY, &nag, msg, sizeof(msg)),
+                     0);
 
     /* The new password re-encrypts the key file: not backed up any more. */
     assert_int_equal(clusterpw_change(s_state, "wrong", "Next-Pass2"),
                      ERR_PASSWORD);
     assert_int_equal(backup_status(s_state, &st), ERR_OK);
     assert_int_equal(st.current, 1);
-    assert_int_equal(clusterpw_change(s_state, CLUSTER, "Next-Pass2"),
-                     ERR_OK);
+    assert_int_equal(clusterpw_change(s_state, CLUSTER, "Next-Pass2"), ERR_OK);
     assert_int_equal(backup_status(s_state, &st), ERR_OK);
     assert_int_equal(st.recorded, 1);
     assert_int_equal(st.current, 0);
     /* Within the minute the file is not looked at again. */
-    assert_int_equal(backup_nag_due(s_state, t + DAY + 30, &nag, msg,
-                                    sizeof(msg)), 0);
-    assert_int_equal(backup_nag_due(s_state, t + DAY + 60, &nag, msg,
-                                    sizeof(msg)), 1);
-    snprintf(want, sizeof(want), "the recovery key %s/keys/ITLRecovery.p12 "
+    assert_int_equal(
+        backup_nag_due(s_state, t + DAY + 30, &nag, msg, sizeof(msg)), 0);
+    assert_int_equal(
+        backup_nag_due(s_state, t + DAY + 60, &nag, msg, sizeof(msg)), 1);
+    snprintf(want, sizeof(want),
+             "the recovery key %s/keys/ITLRecovery.p12 "
              "changed since its last backup (2023-11-14 12:00:01 UTC to "
              "u@h:22:d/ITLRecovery.p12); back it up again with: itl-admin "
-             "file get tftp ITLRecovery.p12", s_state);
+             "file get tftp ITLRecovery.p12",
+             s_state);
     assert_string_equal(msg, want);
 }
 

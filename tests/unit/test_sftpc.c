@@ -26,27 +26,27 @@ test_parse_target(void **unused)
     int port;
 
     (void)unused;
-    assert_int_equal(sftpc_parse_target("backup.lab", host, sizeof(host),
-                                        &port), ERR_OK);
+    assert_int_equal(
+        sftpc_parse_target("backup.lab", host, sizeof(host), &port), ERR_OK);
     assert_string_equal(host, "backup.lab");
     assert_int_equal(port, 22);
-    assert_int_equal(sftpc_parse_target("10.0.0.5:2222", host, sizeof(host),
-                                        &port), ERR_OK);
+    assert_int_equal(
+        sftpc_parse_target("10.0.0.5:2222", host, sizeof(host), &port), ERR_OK);
     assert_string_equal(host, "10.0.0.5");
     assert_int_equal(port, 2222);
-    assert_int_equal(sftpc_parse_target("[::1]:2200", host, sizeof(host),
-                                        &port), ERR_OK);
+    assert_int_equal(
+        sftpc_parse_target("[::1]:2200", host, sizeof(host), &port), ERR_OK);
     assert_string_equal(host, "::1");
     assert_int_equal(port, 2200);
-    assert_int_equal(sftpc_parse_target("fe80::1", host, sizeof(host),
-                                        &port), ERR_OK);
+    assert_int_equal(sftpc_parse_target("fe80::1", host, sizeof(host), &port),
+                     ERR_OK);
     assert_string_equal(host, "fe80::1");
     assert_int_equal(port, 22);
     assert_int_equal(sftpc_parse_target("h:0", host, sizeof(host), &port),
                      ERR_ARG);
     assert_string_equal(err_detail(), "'h:0': the port must be 1 to 65535");
-    assert_int_equal(sftpc_parse_target("h:65536", host, sizeof(host),
-                                        &port), ERR_ARG);
+    assert_int_equal(sftpc_parse_target("h:65536", host, sizeof(host), &port),
+                     ERR_ARG);
     assert_int_equal(sftpc_parse_target(":22", host, sizeof(host), &port),
                      ERR_ARG);
     assert_int_equal(sftpc_parse_target("", host, sizeof(host), &port),
@@ -75,8 +75,8 @@ s_listen(int *port)
 static void
 test_refused(void **unused)
 {
-    sftpc_opts_t o = {"127.0.0.1", 0, "u", "p", "/nonexistent/kh", 0, 2,
-                      NULL, NULL};
+    sftpc_opts_t o = {"127.0.0.1", 0, "u",  "p", "/nonexistent/kh",
+                      0,           2, NULL, NULL};
     uint8_t *buf = NULL;
     size_t len = 99;
     char want[128];
@@ -88,8 +88,10 @@ test_refused(void **unused)
                      ERR_NET);
     assert_null(buf);
     assert_int_equal(len, 0);
-    snprintf(want, sizeof(want), "SFTP server 127.0.0.1:%d: failed while "
-             "connecting: ", o.port);
+    snprintf(want, sizeof(want),
+             "SFTP server 127.0.0.1:%d: failed while "
+             "connecting: ",
+             o.port);
     assert_memory_equal(err_detail(), want, strlen(want));
     assert_non_null(strstr(err_detail(), "onnection refused"));
 }
@@ -98,8 +100,8 @@ test_refused(void **unused)
 static void
 test_silent(void **unused)
 {
-    sftpc_opts_t o = {"127.0.0.1", 0, "u", "p", "/nonexistent/kh", 0, 1,
-                      NULL, NULL};
+    sftpc_opts_t o = {"127.0.0.1", 0, "u",  "p", "/nonexistent/kh",
+                      0,           1, NULL, NULL};
     uint8_t *buf = NULL;
     size_t len = 0, sent = 7;
     char want[128];
@@ -107,12 +109,14 @@ test_silent(void **unused)
     time_t start = time(NULL);
 
     (void)unused;
-    assert_int_equal(sftpc_upload(&o, "d", SFTPC_KEY_FILE,
-                                  (const uint8_t *)"x", 1, &sent, NULL, 0),
+    assert_int_equal(sftpc_upload(&o, "d", SFTPC_KEY_FILE, (const uint8_t *)"x",
+                                  1, &sent, NULL, 0),
                      ERR_TIMEOUT);
     assert_int_equal(sent, 0);
-    snprintf(want, sizeof(want), "the SFTP server 127.0.0.1:%d did not "
-             "answer within 1 s while connecting", o.port);
+    snprintf(want, sizeof(want),
+             "the SFTP server 127.0.0.1:%d did not "
+             "answer within 1 s while connecting",
+             o.port);
     assert_string_equal(err_detail(), want);
     assert_true(time(NULL) - start <= 4);
     assert_int_equal(sftpc_download(&o, "d", 100, &buf, &len, NULL, 0),
@@ -131,12 +135,12 @@ test_arguments(void **unused)
     assert_int_equal(sftpc_download(&o, "d", 100, &buf, &len, NULL, 0),
                      ERR_ARG);
     assert_string_equal(err_detail(), "SFTP: host, user, password and "
-                        "known-hosts file are all needed");
+                                      "known-hosts file are all needed");
     o.password = "p";
-    assert_int_equal(sftpc_download(&o, "", 100, &buf, &len, NULL, 0),
-                     ERR_ARG);
-    assert_int_equal(sftpc_upload(&o, "", "f", (const uint8_t *)"x", 1, NULL,
-                                  NULL, 0), ERR_ARG);
+    assert_int_equal(sftpc_download(&o, "", 100, &buf, &len, NULL, 0), ERR_ARG);
+    assert_int_equal(
+        sftpc_upload(&o, "", "f", (const uint8_t *)"x", 1, NULL, NULL, 0),
+        ERR_ARG);
 }
 
 int
