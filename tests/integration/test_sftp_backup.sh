@@ -52,6 +52,11 @@ key_sha=$(sha "$KEY")
 fp=$(ssh-keygen -lf "$SSHD_DIR/host_ed25519.pub" | cut -d' ' -f2)
 
 # The publisher warns at start that the key has never been backed up.
+for _ in $(seq 1 50); do
+    grep -q "has never been backed up.*Back it up with: itl-admin file get tftp ITLRecovery.p12" \
+        "$ITL_CLUSTER_DIR/pub/agent.log" && break
+    sleep 0.1
+done || true
 grep -q "has never been backed up.*Back it up with: itl-admin file get tftp ITLRecovery.p12" \
     "$ITL_CLUSTER_DIR/pub/agent.log" || fail "no start-up warning"
 rc=0; admin pub show backup >"$TMP/out" || rc=$?
