@@ -175,3 +175,15 @@ cmd_agent_itl_path(const char *socket, const char *config, char *out,
         rc = CMD_EXIT_ERROR;
     return rc;
 }
+
+int
+cmd_agent_socket(const char *socket, const char *config, char *buf,
+                 size_t len)
+{
+    agent_opts_t o;
+
+    memset(&o, 0, sizeof(o));
+    o.socket = socket;
+    o.config = config;
+    return s_socket_path(&o, buf, len);
+}

@@ -117,6 +117,8 @@ pub_admin_on_request(pub_t *p)
 {
     static const char *const reset[] = {"utils", "itl", "reset", "localkey",
                                         NULL};
+    static const char *const remote[] = {"utils", "itl", "reset",
+                                         "remotekey", NULL};
     static const char *const cluster[] = {"show", "cluster", NULL};
     adminsock_req_t r;
 
@@ -127,11 +129,19 @@ pub_admin_on_request(pub_t *p)
     } else if (agentcmd_is(r.req, reset) && r.req->n_argv == 4) {
         log_notice("reset localkey asked on the admin socket");
         if (s_check_password(p, &r) == ERR_OK)
-            pub_reset_start(p, r.rid, r.ridlen);
+            pub_reset_start(p, r.rid, r.ridlen, NULL);
+        else
+            adminsock_done(p->admin, r.rid, r.ridlen, 1);
+    } else if (agentcmd_is(r.req, remote) && r.req->n_argv == 5) {
+        log_notice("reset remotekey asked on the admin socket");
+        if (s_check_password(p, &r) == ERR_OK)
+            pub_key_remote_reset(p, &r);
         else
             adminsock_done(p->admin, r.rid, r.ridlen, 1);
     } else if (agentcmd_is(r.req, cluster)) {
         s_show_cluster(p, &r);
+    } else if (pub_key_on_request(p, &r)) {
+        /* answered */
     } else {
         adminsock_line(p->admin, r.rid, r.ridlen, 1,
                        "The publisher agent does not know the command "

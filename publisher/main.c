@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <zmq.h>
@@ -79,6 +80,7 @@ s_loop(pub_t *p)
             pub_admin_on_request(p);
         pub_cluster_tick(p);
         pub_reset_tick(p);
+        pub_key_tick(p, (long long)time(NULL));
         tftpnode_check(p->node);
     }
 }
@@ -114,6 +116,7 @@ s_run(pub_t *p)
         log_err("%s: no TVS: %s", p->cfg.hostname, err_detail());
     log_notice("publisher %s ready: %zu known subscribers, serving ITL %s",
                p->cfg.hostname, p->nmembers, tftpnode_sha1(p->node));
+    pub_key_tick(p, (long long)time(NULL));
     s_loop(p);
     log_notice("publisher %s stopping", p->cfg.hostname);
     return 0;

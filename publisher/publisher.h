@@ -11,7 +11,9 @@
 
 #include <openssl/x509.h>
 
+#include "backup.h"
 #include "cluster.pb-c.h"
+#include "adminsock.h"
 #include "config.h"
 #include "tftpnode.h"
 #include "transport.h"
@@ -61,7 +63,19 @@ typedef struct {
     char sha1[41];
     size_t nnodes;
     job_node_t *nodes;
+    uint8_t *newkey;      /* remotekey: the fetched ITLRecovery.p12 */
+    size_t newkeylen;
+    char newkey_from[512];
 } job_t;
+
+/* A reset with another recovery key than the local one (remotekey). */
+typedef struct {
+    EVP_PKEY *key;
+    X509 *cert;
+    const uint8_t *p12; /* the key file, installed when the reset is done */
+    size_t p12len;
+    const char *from;   /* where it came from, sftp://USER@HOST:PORT/PATH */
+} pub_reset_key_t;
 
 typedef struct {
     config_t cfg;
@@ -80,6 +94,7 @@ typedef struct {
     job_t job;
     uint64_t last_job;
     uint32_t last_ts;
+    backup_nag_t nag;         /* daily warning until the key is saved */
     int bad_passwords;        /* in a row */
     long long locked_until;   /* wrong-password slow-down */
 } pub_t;
@@ -93,12 +108,19 @@ int pub_member_active(const pub_t *p, const member_t *m);
 member_t *pub_member_find(pub_t *p, const char *host);
 int pub_certset_refresh(pub_t *p) WUR;
 
-/* reset.c */
-void pub_reset_start(pub_t *p, const uint8_t *rid, size_t ridlen);
+/* reset.c: with NULL, the reset is signed with the local key file. */
+void pub_reset_start(pub_t *p, const uint8_t *rid, size_t ridlen,
+                     const pub_reset_key_t *with);
 void pub_reset_on_report(pub_t *p, const char *host,
                          const Itl__ResetReport *r);
 void pub_reset_tick(pub_t *p);
 int pub_jobs_load(pub_t *p) WUR;
+
+/* keyfile.c: the recovery key file's backup and the remotekey reset */
+int pub_key_on_request(pub_t *p, const adminsock_req_t *r);
+void pub_key_remote_reset(pub_t *p, const adminsock_req_t *r);
+int pub_key_adopt(pub_t *p, const job_t *j) WUR;
+void pub_key_tick(pub_t *p, long long now);
 
 /* admin.c */
 void pub_admin_on_request(pub_t *p);

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "adminsock.h"
 #include "fsutil.h"
 #include "itl.h"
@@ -71,6 +73,41 @@ s_jobs_save(const pub_t *p)
 }
 
 static void
+s_job_clear(job_t *j)
+{
+    free(j->nodes);
+    if (j->newkey != NULL) {
+        OPENSSL_cleanse(j->newkey, j->newkeylen);
+        free(j->newkey);
+    }
+    memset(j, 0, sizeof(*j));
+}
+
+/* remotekey: the fetched key file replaces the local one, on success only. */
+static void
+s_finish_key(pub_t *p, int complete)
+{
+    job_t *j = &p->job;
+
+    if (j->newkey == NULL)
+        return;
+    if (!complete) {
+        s_say(p, 1, "The local ITLRecovery.p12 was not replaced, because "
+              "the reset is incomplete.");
+        return;
+    }
+    if (pub_key_adopt(p, j) != ERR_OK) {
+        s_say(p, 1, "The reset is done, but the fetched key file could not "
+              "replace the local one: %s", err_detail());
+        log_err("remotekey: cannot install the fetched key file: %s",
+                err_detail());
+        return;
+    }
+    s_say(p, 0, "The fetched ITLRecovery.p12 replaced the local key file; "
+          "the previous one is kept as ITLRecovery.p12.prev.");
+}
+
+static void
 s_finish(pub_t *p)
 {
     job_t *j = &p->job;
@@ -99,9 +136,9 @@ s_finish(pub_t *p)
         log_warning("reset job %" PRIu64 " incomplete: %zu of %zu nodes",
                     j->id, ok, j->nnodes);
     }
+    s_finish_key(p, ok == j->nnodes);
     adminsock_done(p->admin, j->rid, j->ridlen, ok == j->nnodes ? 0 : 1);
-    free(j->nodes);
-    memset(j, 0, sizeof(*j));
+    s_job_clear(j);
 }
 
 static job_node_t *
@@ -196,7 +233,8 @@ pub_reset_tick(pub_t *p)
 
 /* The reset ITL: the publisher's current ITL re-signed by ITLRecovery. */
 static int
-s_build(pub_t *p, uint32_t ts, itl_file_t **out)
+s_build(pub_t *p, const pub_reset_key_t *with, uint32_t ts,
+        itl_file_t **out)
 {
     itl_file_t *cur = NULL;
     EVP_PKEY *key = NULL;
@@ -207,10 +245,14 @@ s_build(pub_t *p, uint32_t ts, itl_file_t **out)
     if (rc != ERR_OK)
         return err_set(rc, "cannot read the publisher's current ITL: %s",
                        err_detail());
-    rc = node_recovery_load(p->cfg.state_dir, &key, &cert);
+    if (with != NULL)
+        rc = ERR_OK;
+    else
+        rc = node_recovery_load(p->cfg.state_dir, &key, &cert);
     if (rc == ERR_OK) {
         digest = itl_file_digest(cur);
-        rc = itl_file_resign(cur, key, cert,
+        rc = itl_file_resign(cur, with ? with->key : key,
+                             with ? with->cert : cert,
                              digest > 0 ? digest : p->cfg.digest, ts, out);
     }
     itl_file_destroy(&cur);
@@ -320,8 +362,25 @@ s_send_orders(pub_t *p, const uint8_t *buf, size_t len)
     }
 }
 
+/* Keeps a copy of the fetched key file for when the reset is done. */
+static int
+s_keep_key(job_t *j, const pub_reset_key_t *with)
+{
+    if (with == NULL || with->p12 == NULL)
+        return ERR_OK;
+    j->newkey = malloc(with->p12len);
+    if (j->newkey == NULL)
+        return err_set(ERR_NOMEM, "out of memory keeping the key file");
+    memcpy(j->newkey, with->p12, with->p12len);
+    j->newkeylen = with->p12len;
+    snprintf(j->newkey_from, sizeof(j->newkey_from), "%s",
+             with->from ? with->from : "");
+    return ERR_OK;
+}
+
 void
-pub_reset_start(pub_t *p, const uint8_t *rid, size_t ridlen)
+pub_reset_start(pub_t *p, const uint8_t *rid, size_t ridlen,
+                const pub_reset_key_t *with)
 {
     job_t *j = &p->job;
     itl_file_t *f = NULL;
@@ -340,13 +399,15 @@ pub_reset_start(pub_t *p, const uint8_t *rid, size_t ridlen)
     memset(j, 0, sizeof(*j));
     memcpy(j->rid, rid, ridlen);
     j->ridlen = ridlen;
+    if (s_keep_key(j, with) != ERR_OK)
+        goto fail;
     s_say(p, 0, "Locating active TFTP servers in the cluster.....");
     if (s_plan(p) != ERR_OK)
         goto fail;
     s_list_nodes(p);
 
     j->timestamp = now > p->last_ts ? now : p->last_ts + 1;
-    if (s_build(p, j->timestamp, &f) != ERR_OK)
+    if (s_build(p, with, j->timestamp, &f) != ERR_OK)
         goto fail;
     buf = itl_file_bytes(f, &len);
     itl_checksums(buf, len, md5, j->sha1);
@@ -378,6 +439,7 @@ fail:
     log_err("reset not started: %s", err_detail());
     adminsock_done(p->admin, rid, ridlen, 1);
     itl_file_destroy(&f);
-    free(j->nodes);
-    memset(j, 0, sizeof(*j));
+    if (with != NULL && with->p12 != NULL)
+        s_say(p, 1, "The local ITLRecovery.p12 was not changed.");
+    s_job_clear(j);
 }

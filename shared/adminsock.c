@@ -92,6 +92,8 @@ adminsock_req_clear(adminsock_req_t *r)
             memset(r->req->password, 0, strlen(r->req->password));
         if (r->req->secret)
             memset(r->req->secret, 0, strlen(r->req->secret));
+        if (r->req->has_data && r->req->data.data != NULL)
+            memset(r->req->data.data, 0, r->req->data.len);
         itl__admin_request__free_unpacked(r->req, NULL);
     }
     r->req = NULL;
@@ -101,15 +103,33 @@ static void
 s_send_event(void *sock, const uint8_t *rid, size_t ridlen,
              const Itl__AdminEvent *ev)
 {
-    uint8_t buf[8192];
+    uint8_t small[8192], *buf = small;
     size_t len = itl__admin_event__get_packed_size(ev);
 
-    if (len > sizeof(buf))
+    /* Only events that carry a file are larger. */
+    if (len > sizeof(small) && (len > ADMIN_MAX_MSG ||
+                                (buf = malloc(len)) == NULL))
         return;
     itl__admin_event__pack(ev, buf);
     if (zmq_send(sock, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(sock, buf, len, ZMQ_DONTWAIT) < 0)
         log_debug("an admin client went away: %s", zmq_strerror(errno));
+    if (buf != small) {
+        memset(buf, 0, len);
+        free(buf);
+    }
+}
+
+void
+adminsock_data(void *sock, const uint8_t *rid, size_t ridlen,
+               const uint8_t *data, size_t len)
+{
+    Itl__AdminEvent ev = ITL__ADMIN_EVENT__INIT;
+
+    ev.has_data = 1;
+    ev.data.data = (uint8_t *)data;
+    ev.data.len = len;
+    s_send_event(sock, rid, ridlen, &ev);
 }
 
 void
@@ -141,9 +161,28 @@ adminsock_done(void *sock, const uint8_t *rid, size_t ridlen, int status)
     s_send_event(sock, rid, ridlen, &ev);
 }
 
+/* What a client keeps of the agent's answers besides printing them. */
+typedef struct {
+    char *capture; /* last stdout line, not printed, when not NULL */
+    size_t caplen;
+    uint8_t **got; /* the data of the last data event, when not NULL */
+    size_t *gotlen;
+} s_keep_t;
+
+static void
+s_keep_data(const Itl__AdminEvent *ev, const s_keep_t *k)
+{
+    if (!ev->has_data || k->got == NULL)
+        return;
+    free(*k->got);
+    *k->got = malloc(ev->data.len ? ev->data.len : 1);
+    *k->gotlen = *k->got ? ev->data.len : 0;
+    if (*k->got != NULL && ev->data.len > 0)
+        memcpy(*k->got, ev->data.data, ev->data.len);
+}
+
 static int
-s_print_events(void *s, const char *path, int timeout_ms, char *capture,
-               size_t caplen)
+s_print_events(void *s, const char *path, int timeout_ms, const s_keep_t *k)
 {
     for (;;) {
         zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
@@ -170,8 +209,9 @@ s_print_events(void *s, const char *path, int timeout_ms, char *capture,
             fprintf(stderr, "itl-admin: undecodable answer from %s\n", path);
             return 2;
         }
-        if (ev->line != NULL && capture != NULL && !ev->is_stderr) {
-            snprintf(capture, caplen, "%s", ev->line);
+        s_keep_data(ev, k);
+        if (ev->line != NULL && k->capture != NULL && !ev->is_stderr) {
+            snprintf(k->capture, k->caplen, "%s", ev->line);
         } else if (ev->line != NULL) {
             FILE *out = ev->is_stderr ? stderr : stdout;
             fprintf(out, "%s\n", ev->line);
@@ -192,12 +232,60 @@ adminsock_call(const char *path, int argc, char **argv, const char *password,
                            NULL, 0);
 }
 
+static int
+s_request(const char *path, Itl__AdminRequest *req, int timeout_ms,
+          const s_keep_t *k);
+
 int
 adminsock_query(const char *path, int argc, char **argv,
                 const char *password, int json, int timeout_ms,
                 char *capture, size_t caplen)
 {
     Itl__AdminRequest req = ITL__ADMIN_REQUEST__INIT;
+    s_keep_t k = {capture, caplen, NULL, NULL};
+
+    req.n_argv = (size_t)argc;
+    req.argv = argv;
+    req.password = (char *)password;
+    req.has_json = 1;
+    req.json = json != 0;
+    return s_request(path, &req, timeout_ms, &k);
+}
+
+int
+adminsock_exchange(const char *path, int argc, char **argv,
+                   const char *password, const uint8_t *data, size_t len,
+                   uint8_t **got, size_t *gotlen, int timeout_ms)
+{
+    Itl__AdminRequest req = ITL__ADMIN_REQUEST__INIT;
+    s_keep_t k = {NULL, 0, got, gotlen};
+    int rc;
+
+    if (got != NULL) {
+        *got = NULL;
+        *gotlen = 0;
+    }
+    req.n_argv = (size_t)argc;
+    req.argv = argv;
+    req.password = (char *)password;
+    if (data != NULL) {
+        req.has_data = 1;
+        req.data.data = (uint8_t *)data;
+        req.data.len = len;
+    }
+    rc = s_request(path, &req, timeout_ms, &k);
+    if (rc != 0 && got != NULL) {
+        free(*got);
+        *got = NULL;
+        *gotlen = 0;
+    }
+    return rc;
+}
+
+static int
+s_request(const char *path, Itl__AdminRequest *req, int timeout_ms,
+          const s_keep_t *k)
+{
     char endpoint[300];
     void *ctx = NULL, *s = NULL;
     uint8_t *buf = NULL;
@@ -216,17 +304,12 @@ adminsock_query(const char *path, int argc, char **argv,
                 strerror(errno));
         return 2;
     }
-    req.n_argv = (size_t)argc;
-    req.argv = argv;
-    req.password = (char *)password;
-    req.has_json = 1;
-    req.json = json != 0;
-    len = itl__admin_request__get_packed_size(&req);
+    len = itl__admin_request__get_packed_size(req);
     buf = malloc(len ? len : 1);
     ctx = zmq_ctx_new();
     if (buf == NULL || ctx == NULL)
         goto out;
-    itl__admin_request__pack(&req, buf);
+    itl__admin_request__pack(req, buf);
     snprintf(endpoint, sizeof(endpoint), "ipc://%s", path);
     s = zmq_socket(ctx, ZMQ_DEALER);
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
@@ -235,7 +318,7 @@ adminsock_query(const char *path, int argc, char **argv,
                 path, zmq_strerror(errno));
         goto out;
     }
-    rc = s_print_events(s, path, timeout_ms, capture, caplen);
+    rc = s_print_events(s, path, timeout_ms, k);
 out:
     if (buf != NULL) {
         memset(buf, 0, len);

@@ -35,6 +35,10 @@ void adminsock_req_clear(adminsock_req_t *r);
 void adminsock_line(void *sock, const uint8_t *rid, size_t ridlen,
                     int is_err, const char *fmt, ...) PRINTF_LIKE(5, 6);
 
+/* Sends an event carrying len bytes of a file to the client. */
+void adminsock_data(void *sock, const uint8_t *rid, size_t ridlen,
+                    const uint8_t *data, size_t len);
+
 /* Sends the final event with the exit status. */
 void adminsock_done(void *sock, const uint8_t *rid, size_t ridlen,
                     int status);
@@ -54,5 +58,16 @@ int adminsock_call(const char *path, int argc, char **argv,
 int adminsock_query(const char *path, int argc, char **argv,
                     const char *password, int json, int timeout_ms,
                     char *capture, size_t caplen);
+
+/*
+ * Like adminsock_call, with len bytes of data attached to the request
+ * (data may be NULL), and, when got is not NULL, the data of the agent's
+ * last data event copied into a new buffer *got of *gotlen bytes (the
+ * caller frees it; NULL when the status is not 0 or no data came).
+ */
+int adminsock_exchange(const char *path, int argc, char **argv,
+                       const char *password, const uint8_t *data,
+                       size_t len, uint8_t **got, size_t *gotlen,
+                       int timeout_ms);
 
 #endif

@@ -50,10 +50,16 @@ agentcmd_common(void *admin, const adminsock_req_t *r, tftpnode_t *node,
                                           "tftp", NULL};
     static const char *const status[] = {"status", NULL};
     static const char *const role[] = {"role", NULL};
+    static const char *const state[] = {"state-dir", NULL};
 
     if (agentcmd_is(r->req, path)) {
         adminsock_line(admin, r->rid, r->ridlen, 0, "%s",
                        tftpnode_itl_path(node));
+        adminsock_done(admin, r->rid, r->ridlen, 0);
+        return 1;
+    }
+    if (agentcmd_is(r->req, state)) {
+        adminsock_line(admin, r->rid, r->ridlen, 0, "%s", cfg->state_dir);
         adminsock_done(admin, r->rid, r->ridlen, 0);
         return 1;
     }
