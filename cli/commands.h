@@ -28,4 +28,12 @@ int cmd_usage(const char *words);
 int cmd_agent_itl_path(const char *socket, const char *config, char *out,
                        size_t outlen);
 
+/*
+ * Finds the local agent's admin socket as the agent commands do (socket,
+ * else ITL_ADMIN_SOCKET, else config, else the installed configuration);
+ * prints why not and returns -1 when it cannot.
+ */
+int cmd_agent_socket(const char *socket, const char *config, char *buf,
+                     size_t len);
+
 #endif

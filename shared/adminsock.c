@@ -141,9 +141,15 @@ adminsock_done(void *sock, const uint8_t *rid, size_t ridlen, int status)
     s_send_event(sock, rid, ridlen, &ev);
 }
 
+typedef struct {
+    char *capture;  /* last stdout line, or */
+    size_t caplen;
+    adminsock_line_fn *fn;  /* every stdout line */
+    void *arg;
+} s_sink_t;
+
 static int
-s_print_events(void *s, const char *path, int timeout_ms, char *capture,
-               size_t caplen)
+s_print_events(void *s, const char *path, int timeout_ms, const s_sink_t *k)
 {
     for (;;) {
         zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
@@ -170,8 +176,11 @@ s_print_events(void *s, const char *path, int timeout_ms, char *capture,
             fprintf(stderr, "itl-admin: undecodable answer from %s\n", path);
             return 2;
         }
-        if (ev->line != NULL && capture != NULL && !ev->is_stderr) {
-            snprintf(capture, caplen, "%s", ev->line);
+        if (ev->line != NULL && k->fn != NULL && !ev->is_stderr) {
+            k->fn(k->arg, ev->line);
+        } else if (ev->line != NULL && k->capture != NULL &&
+                   !ev->is_stderr) {
+            snprintf(k->capture, k->caplen, "%s", ev->line);
         } else if (ev->line != NULL) {
             FILE *out = ev->is_stderr ? stderr : stdout;
             fprintf(out, "%s\n", ev->line);
@@ -192,10 +201,32 @@ adminsock_call(const char *path, int argc, char **argv, const char *password,
                            NULL, 0);
 }
 
+static int s_request(const char *path, int argc, char **argv,
+                     const char *password, int json, int timeout_ms,
+                     const s_sink_t *k);
+
 int
 adminsock_query(const char *path, int argc, char **argv,
                 const char *password, int json, int timeout_ms,
                 char *capture, size_t caplen)
+{
+    s_sink_t k = {capture, caplen, NULL, NULL};
+
+    return s_request(path, argc, argv, password, json, timeout_ms, &k);
+}
+
+int
+adminsock_query_lines(const char *path, int argc, char **argv,
+                      int timeout_ms, adminsock_line_fn *fn, void *arg)
+{
+    s_sink_t k = {NULL, 0, fn, arg};
+
+    return s_request(path, argc, argv, NULL, 0, timeout_ms, &k);
+}
+
+static int
+s_request(const char *path, int argc, char **argv, const char *password,
+          int json, int timeout_ms, const s_sink_t *k)
 {
     Itl__AdminRequest req = ITL__ADMIN_REQUEST__INIT;
     char endpoint[300];
@@ -235,7 +266,7 @@ adminsock_query(const char *path, int argc, char **argv,
                 path, zmq_strerror(errno));
         goto out;
     }
-    rc = s_print_events(s, path, timeout_ms, capture, caplen);
+    rc = s_print_events(s, path, timeout_ms, k);
 out:
     if (buf != NULL) {
         memset(buf, 0, len);

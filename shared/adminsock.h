@@ -55,4 +55,14 @@ int adminsock_query(const char *path, int argc, char **argv,
                     const char *password, int json, int timeout_ms,
                     char *capture, size_t caplen);
 
+/* Called with each standard-output line of an answer. */
+typedef void(adminsock_line_fn)(void *arg, const char *line);
+
+/*
+ * Like adminsock_query, but every standard-output line goes to fn (stderr
+ * lines are printed). Returns the final status as adminsock_call does.
+ */
+int adminsock_query_lines(const char *path, int argc, char **argv,
+                          int timeout_ms, adminsock_line_fn *fn, void *arg);
+
 #endif
