@@ -160,8 +160,6 @@ static void
 s_print_json(const audit_report_t *r, const s_known_t *k, const int *cls,
              int all)
 {
-    char nodes[512];
-
     printf("{");
     for (int c = 0; c < 3; c++) {
         int first = 1;
@@ -172,11 +170,15 @@ s_print_json(const audit_report_t *r, const s_known_t *k, const int *cls,
                 continue;
             printf("%s{\"name\": ", first ? "" : ", ");
             s_json_str(stdout, p->name);
-            s_nodes(k, p->sha1, nodes, sizeof(nodes));
-            printf(", \"sha1\": \"%s\", \"line\": %zu, \"nodes\": ", p->sha1,
+            printf(", \"sha1\": \"%s\", \"line\": %zu, \"nodes\": [", p->sha1,
                    p->line);
-            s_json_str(stdout, nodes);
-            printf("}");
+            for (size_t j = 0, n = 0; j < k->n; j++) {
+                if (strcmp(k->v[j].sha1, p->sha1) != 0)
+                    continue;
+                printf("%s", n++ ? ", " : "");
+                s_json_str(stdout, k->v[j].node);
+            }
+            printf("]}");
             first = 0;
         }
         printf("], ");
