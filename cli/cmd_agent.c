@@ -150,6 +150,24 @@ cmd_show_cluster(int argc, char **argv)
 }
 
 int
+cmd_show_itl_cluster(int argc, char **argv)
+{
+    return s_call("show itl cluster", argc, argv, 0);
+}
+
+int
+cmd_agent_socket(const char *socket, const char *config, char *buf,
+                 size_t len)
+{
+    agent_opts_t o;
+
+    memset(&o, 0, sizeof(o));
+    o.socket = socket;
+    o.config = config;
+    return s_socket_path(&o, buf, len);
+}
+
+int
 cmd_status(int argc, char **argv)
 {
     return s_call("status", argc, argv, 0);
@@ -174,16 +192,4 @@ cmd_agent_itl_path(const char *socket, const char *config, char *out,
     if (rc == 0 && out[0] == '\0')
         rc = CMD_EXIT_ERROR;
     return rc;
-}
-
-int
-cmd_agent_socket(const char *socket, const char *config, char *buf,
-                 size_t len)
-{
-    agent_opts_t o;
-
-    memset(&o, 0, sizeof(o));
-    o.socket = socket;
-    o.config = config;
-    return s_socket_path(&o, buf, len);
 }

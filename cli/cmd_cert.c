@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include "adminsock.h"
 #include "err.h"
 #include "fsutil.h"
 #include "itl.h"
@@ -69,15 +70,39 @@ static int
 s_regen_usage(void)
 {
     fputs("usage: set cert regen CallManager|TVS|CAPF|ITLRecovery "
-          "[--state DIR] [--yes] [--now UNIXTIME]\n",
+          "[--state DIR | --config FILE] [--yes] [--now UNIXTIME]\n",
           stderr);
     return CMD_EXIT_ERROR;
+}
+
+/*
+ * Without --state: the node's agent regenerates, so that it can hand the
+ * new certificate to the cluster at once (the test clock goes with it).
+ */
+static int
+s_regen_agent(const char *name, const char *config, const char *now, int yes)
+{
+    char sock[300];
+    char *v[] = {"set", "cert", "regen", (char *)name, "--now", (char *)now};
+
+    if (cmd_agent_socket(NULL, config, sock, sizeof(sock)) < 0)
+        return CMD_EXIT_ERROR;
+    printf("Regenerating the %s certificate of this node (through its "
+           "agent).\n",
+           name);
+    if (!yes && !s_confirm()) {
+        printf("Regeneration cancelled; nothing was changed.\n");
+        return CMD_EXIT_NO;
+    }
+    fflush(stdout);
+    return adminsock_call(sock, now ? 6 : 4, v, NULL, 0, 60000);
 }
 
 int
 cmd_cert_regen(int argc, char **argv)
 {
-    const char *state = CMD_DEFAULT_STATE, *name = NULL;
+    const char *state = NULL, *name = NULL, *config = NULL;
+    const char *now_arg = NULL;
     time_t now = time(NULL);
     int yes = 0, rc;
     char msg[2048], *end;
@@ -87,7 +112,10 @@ cmd_cert_regen(int argc, char **argv)
             yes = 1;
         } else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
             state = argv[++i];
+        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            config = argv[++i];
         } else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
+            now_arg = argv[i + 1];
             errno = 0;
             now = (time_t)strtoll(argv[++i], &end, 10);
             if (errno != 0 || *end != '\0' || argv[i][0] == '\0') {
@@ -101,8 +129,10 @@ cmd_cert_regen(int argc, char **argv)
             return s_regen_usage();
         }
     }
-    if (name == NULL)
+    if (name == NULL || (state != NULL && config != NULL))
         return s_regen_usage();
+    if (state == NULL)
+        return s_regen_agent(name, config, now_arg, yes);
 
     printf("Regenerating the %s certificate of the node in %s.\n", name, state);
     if (!yes && !s_confirm()) {

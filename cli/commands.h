@@ -30,8 +30,8 @@ int cmd_agent_itl_path(const char *socket, const char *config, char *out,
 
 /*
  * Finds the local agent's admin socket as the agent commands do (socket,
- * else ITL_ADMIN_SOCKET, else the configuration) and copies its path into
- * buf. Returns 0, or -1 after printing why it cannot.
+ * else ITL_ADMIN_SOCKET, else config, else the installed configuration);
+ * prints why not and returns -1 when it cannot.
  */
 int cmd_agent_socket(const char *socket, const char *config, char *buf,
                      size_t len);

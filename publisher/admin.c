@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "adminsock.h"
 #include "agentcmd.h"
@@ -69,10 +70,71 @@ s_check_password(pub_t *p, const adminsock_req_t *r)
     return ERR_PASSWORD;
 }
 
+/* One node as the cluster commands show it (index 0: the publisher). */
+typedef struct {
+    const char *node, *role, *state, *sha1, *signer, *recovery;
+} node_view_t;
+
+static size_t
+s_node_count(const pub_t *p)
+{
+    return p->nmembers + 1;
+}
+
+static void
+s_node_view(pub_t *p, size_t i, node_view_t *v)
+{
+    if (i == 0) {
+        v->node = p->cfg.hostname;
+        v->role = "publisher";
+        v->state = p->cfg.tftp ? "active" : "no-tftp";
+        v->sha1 = tftpnode_sha1(p->node);
+        v->signer = tftpnode_signer(p->node);
+        v->recovery = tftpnode_recovery_sha1(p->node);
+        return;
+    }
+    member_t *m = &p->members[i - 1];
+    v->node = m->host;
+    v->role = "subscriber";
+    v->state = pub_member_active(p, m) ? "active" : "down";
+    v->sha1 = m->sha1;
+    v->signer = m->signer;
+    v->recovery = m->recovery;
+}
+
+/* s as a JSON string body: quotes, backslashes and controls escaped. */
+static const char *
+s_json(const char *s, char *buf, size_t size)
+{
+    size_t o = 0;
+
+    for (; s != NULL && *s != '\0' && o + 7 < size; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            buf[o++] = '\\';
+            buf[o++] = (char)c;
+        } else if (c < 0x20 || c >= 0x7f) {
+            o += (size_t)snprintf(buf + o, size - o, "\\u%04x", c);
+        } else {
+            buf[o++] = (char)c;
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static const char *
+s_or_dash(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? s : "-";
+}
+
 static void
 s_show_cluster(pub_t *p, const adminsock_req_t *r)
 {
     const int json = r->req->json;
+    const size_t n = s_node_count(p);
+    node_view_t v;
 
     if (json)
         adminsock_line(p->admin, r->rid, r->ridlen, 0, "[");
@@ -80,36 +142,118 @@ s_show_cluster(pub_t *p, const adminsock_req_t *r)
         adminsock_line(p->admin, r->rid, r->ridlen, 0,
                        "%-20s %-10s %-7s %-40s %s", "NODE", "ROLE",
                        "STATE", "ITL SHA1", "SIGNER");
-    const char *self_state = p->cfg.tftp ? "active" : "no-tftp";
-    if (json)
-        adminsock_line(p->admin, r->rid, r->ridlen, 0,
-                       "{\"node\":\"%s\",\"role\":\"publisher\","
-                       "\"state\":\"%s\",\"sha1\":\"%s\"}%s",
-                       p->cfg.hostname, self_state, tftpnode_sha1(p->node),
-                       p->nmembers ? "," : "");
-    else
-        adminsock_line(p->admin, r->rid, r->ridlen, 0,
-                       "%-20s %-10s %-7s %-40s %s", p->cfg.hostname,
-                       "publisher", self_state, tftpnode_sha1(p->node),
-                       tftpnode_signer(p->node));
-    for (size_t i = 0; i < p->nmembers; i++) {
-        member_t *m = &p->members[i];
-        const char *st = pub_member_active(p, m) ? "active" : "down";
+    for (size_t i = 0; i < n; i++) {
+        s_node_view(p, i, &v);
         if (json)
             adminsock_line(p->admin, r->rid, r->ridlen, 0,
-                           "{\"node\":\"%s\",\"role\":\"subscriber\","
+                           "{\"node\":\"%s\",\"role\":\"%s\","
                            "\"state\":\"%s\",\"sha1\":\"%s\"}%s",
-                           m->host, st, m->sha1,
-                           i + 1 < p->nmembers ? "," : "");
+                           v.node, v.role, v.state, v.sha1,
+                           i + 1 < n ? "," : "");
         else
             adminsock_line(p->admin, r->rid, r->ridlen, 0,
-                           "%-20s %-10s %-7s %-40s %s", m->host,
-                           "subscriber", st, m->sha1[0] ? m->sha1 : "-",
-                           m->signer[0] ? m->signer : "-");
+                           "%-20s %-10s %-7s %-40s %s", v.node, v.role,
+                           v.state, s_or_dash(v.sha1), s_or_dash(v.signer));
     }
     if (json)
         adminsock_line(p->admin, r->rid, r->ridlen, 0, "]");
     adminsock_done(p->admin, r->rid, r->ridlen, 0);
+}
+
+/* UTC time as 2024-05-01T12:00:00Z, "-" for 0. */
+static const char *
+s_when(long long t, char *buf, size_t size)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, size, "-");
+    return buf;
+}
+
+/*
+ * show itl cluster: per node, the ITL it serves, whether it holds the
+ * cluster's ITLRecovery certificate (yes, no, or old: another one), and
+ * since when it serves it (from the history).
+ */
+static void
+s_show_itl_cluster(pub_t *p, const adminsock_req_t *r)
+{
+    const int json = r->req->json;
+    const size_t n = s_node_count(p);
+    char when[32], esc[400];
+    node_view_t v;
+
+    if (json)
+        adminsock_line(p->admin, r->rid, r->ridlen, 0, "[");
+    else
+        adminsock_line(p->admin, r->rid, r->ridlen, 0,
+                       "%-20s %-7s %-40s %-8s %-20s %s", "NODE", "STATE",
+                       "ITL SHA1", "RECOVERY", "SINCE", "SIGNER");
+    for (size_t i = 0; i < n; i++) {
+        s_node_view(p, i, &v);
+        long long since = pub_history_since(p, v.node);
+        const char *rec = pub_recovery_state(p, v.recovery);
+        if (json)
+            adminsock_line(p->admin, r->rid, r->ridlen, 0,
+                           "{\"node\":\"%s\",\"role\":\"%s\","
+                           "\"state\":\"%s\",\"sha1\":\"%s\","
+                           "\"signer\":\"%s\",\"recovery\":\"%s\","
+                           "\"recovery_sha1\":\"%s\",\"since\":%lld}%s",
+                           v.node, v.role, v.state, v.sha1,
+                           s_json(v.signer, esc, sizeof(esc)), rec,
+                           v.recovery, since, i + 1 < n ? "," : "");
+        else
+            adminsock_line(p->admin, r->rid, r->ridlen, 0,
+                           "%-20s %-7s %-40s %-8s %-20s %s", v.node, v.state,
+                           s_or_dash(v.sha1), rec,
+                           s_when(since, when, sizeof(when)),
+                           s_or_dash(v.signer));
+    }
+    if (json)
+        adminsock_line(p->admin, r->rid, r->ridlen, 0, "]");
+    adminsock_done(p->admin, r->rid, r->ridlen, 0);
+}
+
+/*
+ * itl-history, for itl-admin's audit: one line per ITL a node served,
+ * tab-separated: SHA1 NODE RECOVERY(yes|no|old) FIRST LAST SIGNER.
+ */
+static void
+s_itl_history(pub_t *p, const adminsock_req_t *r)
+{
+    for (size_t i = 0; i < pub_history_count(p); i++) {
+        const hist_entry_t *e = pub_history_entry(p, i);
+        adminsock_line(p->admin, r->rid, r->ridlen, 0,
+                       "%s\t%s\t%s\t%lld\t%lld\t%s", e->sha1, e->node,
+                       pub_recovery_state(p, e->recovery), e->first, e->last,
+                       e->signer);
+    }
+    adminsock_done(p->admin, r->rid, r->ridlen, 0);
+}
+
+/*
+ * set cert regen through the agent. The publisher's certificates are in
+ * the set it hands out, so the set is rebuilt at once: the other nodes'
+ * ITLs list the new certificate; the publisher's own ITL takes a new
+ * CallManager or TVS at its next normal TFTP restart.
+ */
+static void
+s_regen(pub_t *p, const adminsock_req_t *r)
+{
+    const char *name;
+    int status = agentcmd_regen(p->admin, r, &p->cfg, &name);
+
+    if (name != NULL && pub_certset_refresh(p) != ERR_OK) {
+        log_err("cannot rebuild the certificate set: %s", err_detail());
+        adminsock_line(p->admin, r->rid, r->ridlen, 1,
+                       "error: cannot hand out the new certificate: %s",
+                       err_detail());
+        status = 2;
+    }
+    adminsock_done(p->admin, r->rid, r->ridlen, status);
 }
 
 void
@@ -120,6 +264,10 @@ pub_admin_on_request(pub_t *p)
     static const char *const remote[] = {"utils", "itl", "reset",
                                          "remotekey", NULL};
     static const char *const cluster[] = {"show", "cluster", NULL};
+    static const char *const itlcluster[] = {"show", "itl", "cluster",
+                                             NULL};
+    static const char *const history[] = {"itl-history", NULL};
+    static const char *const regen[] = {"set", "cert", "regen", NULL};
     adminsock_req_t r;
 
     if (adminsock_recv(p->admin, &r) != ERR_OK)
@@ -142,6 +290,12 @@ pub_admin_on_request(pub_t *p)
         s_show_cluster(p, &r);
     } else if (pub_key_on_request(p, &r)) {
         /* answered */
+    } else if (agentcmd_is(r.req, itlcluster)) {
+        s_show_itl_cluster(p, &r);
+    } else if (agentcmd_is(r.req, history)) {
+        s_itl_history(p, &r);
+    } else if (agentcmd_is(r.req, regen)) {
+        s_regen(p, &r);
     } else {
         adminsock_line(p->admin, r.rid, r.ridlen, 1,
                        "The publisher agent does not know the command "

@@ -92,6 +92,8 @@ s_member_take_reg(member_t *m, Itl__Register *reg)
              reg->itl_sha1 ? reg->itl_sha1 : "");
     snprintf(m->signer, sizeof(m->signer), "%s",
              reg->itl_signer ? reg->itl_signer : "");
+    snprintf(m->recovery, sizeof(m->recovery), "%s",
+             reg->itl_recovery_sha1 ? reg->itl_recovery_sha1 : "");
 }
 
 static void
@@ -408,6 +410,8 @@ s_on_register(pub_t *p, transport_msg_t *msg)
                known ? "re-registered" : "registered", m->host, msg->peer,
                m->tftp ? m->address : "none",
                m->sha1[0] ? m->sha1 : "none");
+    pub_history_seen(p, m->host, m->sha1, m->signer,
+                     reg->itl_recovery_sha1);
     s_welcome(p, msg, 0);
     if (pub_certset_refresh(p) != ERR_OK)
         log_err("cannot rebuild the certificate set: %s", err_detail());
@@ -434,6 +438,10 @@ s_on_heartbeat(pub_t *p, transport_msg_t *msg)
         snprintf(m->sha1, sizeof(m->sha1), "%.40s", hb->itl_sha1);
     if (hb->itl_signer != NULL)
         snprintf(m->signer, sizeof(m->signer), "%.159s", hb->itl_signer);
+    if (hb->itl_recovery_sha1 != NULL)
+        snprintf(m->recovery, sizeof(m->recovery), "%.40s",
+                 hb->itl_recovery_sha1);
+    pub_history_seen(p, m->host, m->sha1, m->signer, hb->itl_recovery_sha1);
 }
 
 void
@@ -469,6 +477,9 @@ pub_cluster_tick(pub_t *p)
 {
     long long now = time_mono_ms();
 
+    pub_history_seen(p, p->cfg.hostname, tftpnode_sha1(p->node),
+                     tftpnode_signer(p->node),
+                     tftpnode_recovery_sha1(p->node));
     for (size_t i = 0; i < p->nmembers; i++) {
         member_t *m = &p->members[i];
         long long quiet = now - m->last_seen;

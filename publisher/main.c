@@ -107,6 +107,7 @@ s_run(pub_t *p)
         return 1;
     if ((rc = pub_cluster_load(p)) != ERR_OK ||
         (rc = pub_jobs_load(p)) != ERR_OK ||
+        (rc = pub_history_load(p)) != ERR_OK ||
         (rc = tftpnode_start(p->node)) != ERR_OK ||
         (rc = pub_certset_refresh(p)) != ERR_OK) {
         log_err("%s: cannot start: %s", p->cfg.hostname, err_detail());
@@ -126,6 +127,7 @@ static void
 s_cleanup(pub_t *p)
 {
     tvs_server_stop();
+    pub_history_free(p);
     tftpnode_destroy(&p->node);
     if (p->cluster)
         zmq_close(p->cluster);

@@ -20,6 +20,7 @@
 
 #define PUB_MAX_MEMBERS 4096
 #define PUB_MAX_PENDING 64
+#define PUB_HISTORY_MAX 1024
 
 typedef struct {
     char host[64];
@@ -32,7 +33,26 @@ typedef struct {
     Itl__Register *reg;    /* as registered: certificates, ITL state */
     char sha1[41];
     char signer[160];
+    char recovery[41];     /* ITLRecovery certificate its ITL holds */
 } member_t;
+
+/* One ITL a node served (history.c). Times are unix seconds. */
+typedef struct {
+    char sha1[41];
+    char node[64];
+    char recovery[41]; /* SHA-1 of its ITLRecovery certificate; "" none */
+    long long first, last;
+    char signer[160];
+} hist_entry_t;
+
+/* The ITL a node serves now, and since when. */
+typedef struct {
+    char node[64];
+    char sha1[41];
+    long long since;
+} hist_current_t;
+
+typedef struct pub_history pub_history_t;
 
 /* An enrolment in progress on the enrolment socket. */
 typedef struct {
@@ -97,6 +117,7 @@ typedef struct {
     backup_nag_t nag;         /* daily warning until the key is saved */
     int bad_passwords;        /* in a row */
     long long locked_until;   /* wrong-password slow-down */
+    pub_history_t *history;
 } pub_t;
 
 /* cluster.c */
@@ -121,6 +142,23 @@ int pub_key_on_request(pub_t *p, const adminsock_req_t *r);
 void pub_key_remote_reset(pub_t *p, const adminsock_req_t *r);
 int pub_key_adopt(pub_t *p, const job_t *j) WUR;
 void pub_key_tick(pub_t *p, long long now);
+/* history.c: the ITLs every node served (kept in STATE/history) */
+int pub_history_load(pub_t *p) WUR;
+/* node serves sha1 now; recovery NULL when the node did not say. */
+void pub_history_seen(pub_t *p, const char *node, const char *sha1,
+                      const char *signer, const char *recovery);
+/* Saves what changed and frees the history. */
+void pub_history_free(pub_t *p);
+size_t pub_history_count(const pub_t *p);
+const hist_entry_t *pub_history_entry(const pub_t *p, size_t i);
+const hist_entry_t *pub_history_find(const pub_t *p, const char *sha1,
+                                     const char *node);
+/* Since when node serves its current ITL (unix time), 0 when unknown. */
+long long pub_history_since(const pub_t *p, const char *node);
+/* SHA-1 of the cluster's ITLRecovery certificate, "" before the set. */
+void pub_recovery_sha1(const pub_t *p, char out[41]);
+/* "yes" (the cluster's), "old" (another ITLRecovery) or "no". */
+const char *pub_recovery_state(const pub_t *p, const char *recovery);
 
 /* admin.c */
 void pub_admin_on_request(pub_t *p);

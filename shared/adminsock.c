@@ -167,6 +167,8 @@ typedef struct {
     size_t caplen;
     uint8_t **got; /* the data of the last data event, when not NULL */
     size_t *gotlen;
+    adminsock_line_fn *fn; /* every stdout line, when not NULL */
+    void *arg;
 } s_keep_t;
 
 static void
@@ -210,7 +212,10 @@ s_print_events(void *s, const char *path, int timeout_ms, const s_keep_t *k)
             return 2;
         }
         s_keep_data(ev, k);
-        if (ev->line != NULL && k->capture != NULL && !ev->is_stderr) {
+        if (ev->line != NULL && k->fn != NULL && !ev->is_stderr) {
+            k->fn(k->arg, ev->line);
+        } else if (ev->line != NULL && k->capture != NULL &&
+                   !ev->is_stderr) {
             snprintf(k->capture, k->caplen, "%s", ev->line);
         } else if (ev->line != NULL) {
             FILE *out = ev->is_stderr ? stderr : stdout;
@@ -242,7 +247,7 @@ adminsock_query(const char *path, int argc, char **argv,
                 char *capture, size_t caplen)
 {
     Itl__AdminRequest req = ITL__ADMIN_REQUEST__INIT;
-    s_keep_t k = {capture, caplen, NULL, NULL};
+    s_keep_t k = {capture, caplen, NULL, NULL, NULL, NULL};
 
     req.n_argv = (size_t)argc;
     req.argv = argv;
@@ -258,7 +263,7 @@ adminsock_exchange(const char *path, int argc, char **argv,
                    uint8_t **got, size_t *gotlen, int timeout_ms)
 {
     Itl__AdminRequest req = ITL__ADMIN_REQUEST__INIT;
-    s_keep_t k = {NULL, 0, got, gotlen};
+    s_keep_t k = {NULL, 0, got, gotlen, NULL, NULL};
     int rc;
 
     if (got != NULL) {
@@ -280,6 +285,18 @@ adminsock_exchange(const char *path, int argc, char **argv,
         *gotlen = 0;
     }
     return rc;
+}
+
+int
+adminsock_query_lines(const char *path, int argc, char **argv,
+                      int timeout_ms, adminsock_line_fn *fn, void *arg)
+{
+    Itl__AdminRequest req = ITL__ADMIN_REQUEST__INIT;
+    s_keep_t k = {NULL, 0, NULL, NULL, fn, arg};
+
+    req.n_argv = (size_t)argc;
+    req.argv = argv;
+    return s_request(path, &req, timeout_ms, &k);
 }
 
 static int

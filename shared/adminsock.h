@@ -69,5 +69,14 @@ int adminsock_exchange(const char *path, int argc, char **argv,
                        const char *password, const uint8_t *data,
                        size_t len, uint8_t **got, size_t *gotlen,
                        int timeout_ms);
+/* Called with each standard-output line of an answer. */
+typedef void(adminsock_line_fn)(void *arg, const char *line);
+
+/*
+ * Like adminsock_query, but every standard-output line goes to fn (stderr
+ * lines are printed). Returns the final status as adminsock_call does.
+ */
+int adminsock_query_lines(const char *path, int argc, char **argv,
+                          int timeout_ms, adminsock_line_fn *fn, void *arg);
 
 #endif

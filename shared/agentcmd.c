@@ -1,9 +1,13 @@
 #include "agentcmd.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
+#include "node.h"
 
 int
 agentcmd_is(const Itl__AdminRequest *req, const char *const *words)
@@ -86,5 +90,60 @@ agentcmd_common(void *admin, const adminsock_req_t *r, tftpnode_t *node,
         adminsock_done(admin, r->rid, r->ridlen, 0);
         return 1;
     }
+    return 0;
+}
+
+/* Sends msg line by line (node_regen's text ends each line with \n). */
+static void
+s_lines(void *admin, const adminsock_req_t *r, int is_err,
+        const char *prefix, const char *msg)
+{
+    while (*msg != '\0') {
+        size_t n = strcspn(msg, "\n");
+        adminsock_line(admin, r->rid, r->ridlen, is_err, "%s%.*s", prefix,
+                       (int)n, msg);
+        msg += n;
+        msg += *msg == '\n';
+    }
+}
+
+int
+agentcmd_regen(void *admin, const adminsock_req_t *r, const config_t *cfg,
+               const char **name)
+{
+    const Itl__AdminRequest *q = r->req;
+    time_t now = time(NULL);
+    char msg[2048], *end = NULL;
+    int rc;
+
+    *name = NULL;
+    if (q->n_argv == 6 && strcmp(q->argv[4], "--now") == 0) {
+        errno = 0;
+        now = (time_t)strtoll(q->argv[5], &end, 10);
+        if (errno != 0 || *end != '\0' || q->argv[5][0] == '\0') {
+            adminsock_line(admin, r->rid, r->ridlen, 1,
+                           "error: --now '%.40s' is not a unix time",
+                           q->argv[5]);
+            return 2;
+        }
+        log_notice("%s: certificate regeneration with the test clock at "
+                   "%lld", cfg->hostname, (long long)now);
+    } else if (q->n_argv != 4) {
+        adminsock_line(admin, r->rid, r->ridlen, 1,
+                       "usage: set cert regen "
+                       "CallManager|TVS|CAPF|ITLRecovery [--now UNIXTIME]");
+        return 2;
+    }
+    rc = node_regen(cfg->state_dir, q->argv[3], now, msg, sizeof(msg));
+    if (rc != ERR_OK) {
+        log_warning("%s: regeneration of %.40s refused: %s", cfg->hostname,
+                    q->argv[3], msg);
+        s_lines(admin, r, 1, "error: ", msg);
+        return rc == ERR_HOLD ? 1 : 2;
+    }
+    log_notice("%s: regenerated the %.40s certificate on the admin socket",
+               cfg->hostname, q->argv[3]);
+    s_lines(admin, r, 0, "", msg);
+    *name = q->argv[3];
     return 0;
 }

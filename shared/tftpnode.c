@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "fsutil.h"
@@ -23,13 +24,14 @@ struct tftpnode {
     const config_t *cfg;
     tftpd_t *tftpd;
     Itl__CertSet *certset;   /* as received from the publisher, or NULL */
-    uint64_t built_from;     /* generation the own ITL was built from */
+    uint64_t built_from;     /* s_set_digest of the set the ITL used */
     int in_reset;            /* serving a recovery-signed ITL */
     uint64_t last_job;
     uint32_t last_reset_ts;
     char last_reset_sha1[41];
     char sha1[41];
     char signer[160];
+    char recovery_sha1[41];  /* of the served ITL's ITLRecovery record */
     char itl_path[300];
 };
 
@@ -94,6 +96,37 @@ s_load_certset(tftpnode_t *n)
 
 /* ---- the served file -------------------------------------------------- */
 
+/*
+ * The ITLRecovery record of f: a SAST record whose certificate is the
+ * cluster's recovery certificate or, before the node knows that one, whose
+ * subject starts with CN=ITLRECOVERY_. Writes the SHA-1 of its DER, or ""
+ * when f has none.
+ */
+static void
+s_find_recovery(const tftpnode_t *n, const itl_file_t *f, char out[41])
+{
+    const ProtobufCBinaryData *want =
+        n->certset ? &n->certset->recovery_der : NULL;
+    char md5[33];
+
+    out[0] = '\0';
+    for (size_t i = 0; i < itl_file_record_count(f); i++) {
+        const itl_record_t *r = itl_file_record(f, i);
+        const itl_elem_t *c = r->cert;
+        if (r->function != ITL_ROLE_SAST || c == NULL || c->len == 0)
+            continue;
+        if (want != NULL && want->len == c->len &&
+            memcmp(want->data, c->value, c->len) == 0) {
+            itl_checksums(c->value, c->len, md5, out);
+            return;
+        }
+        if (out[0] == '\0' && r->subject != NULL &&
+            r->subject->len >= 15 &&
+            memcmp(r->subject->value, "CN=ITLRECOVERY_", 15) == 0)
+            itl_checksums(c->value, c->len, md5, out);
+    }
+}
+
 static void
 s_describe(tftpnode_t *n, const uint8_t *buf, size_t len)
 {
@@ -103,11 +136,13 @@ s_describe(tftpnode_t *n, const uint8_t *buf, size_t len)
 
     itl_checksums(buf, len, md5, n->sha1);
     n->signer[0] = '\0';
+    n->recovery_sha1[0] = '\0';
     if (itl_file_parse(buf, len, &f) == ERR_OK) {
         e = itl_file_header_find(f, ITL_H_SIGNERNAME);
         if (e != NULL && e->len > 0)
             snprintf(n->signer, sizeof(n->signer), "%.*s", (int)e->len - 1,
                      (const char *)e->value);
+        s_find_recovery(n, f, n->recovery_sha1);
         itl_file_destroy(&f);
     }
 }
@@ -220,6 +255,41 @@ s_build_own(tftpnode_t *n, itl_file_t **out)
     return rc;
 }
 
+/*
+ * What the node's own ITL takes from a certificate set, digested: CAPF,
+ * the TVS of the other nodes and the recovery certificate (first 8 bytes
+ * of a SHA-256). The node's own certificates come from its key store, so
+ * a set that changed only in them (this node regenerated CallManager or
+ * TVS and registered again) does not rebuild the ITL: that waits for the
+ * next normal TFTP restart, as on a real cluster.
+ */
+static uint64_t
+s_set_digest(const tftpnode_t *n, const Itl__CertSet *cs)
+{
+    EVP_MD_CTX *md;
+    unsigned char h[32];
+    uint64_t g = 0;
+
+    if (cs == NULL || (md = EVP_MD_CTX_new()) == NULL)
+        return 0;
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    for (size_t i = 0; i < cs->n_certs; i++) {
+        const Itl__NodeCert *c = cs->certs[i];
+        if (c->role != ITL_ROLE_CAPF &&
+            (c->role != ITL_ROLE_TVS ||
+             strcmp(c->hostname, n->cfg->hostname) == 0))
+            continue;
+        EVP_DigestUpdate(md, &c->role, sizeof(c->role));
+        EVP_DigestUpdate(md, c->der.data, c->der.len);
+    }
+    EVP_DigestUpdate(md, cs->recovery_der.data, cs->recovery_der.len);
+    EVP_DigestFinal_ex(md, h, NULL);
+    EVP_MD_CTX_free(md);
+    for (int i = 0; i < 8; i++)
+        g = g << 8 | h[i];
+    return g ? g : 1;
+}
+
 static int
 s_serve_own(tftpnode_t *n)
 {
@@ -237,7 +307,7 @@ s_serve_own(tftpnode_t *n)
     if (rc != ERR_OK)
         return rc;
     n->in_reset = 0;
-    n->built_from = n->certset ? n->certset->generation : 0;
+    n->built_from = s_set_digest(n, n->certset);
     log_notice("%s: built its own ITL (%zu bytes, sha1 %s, signed by %s)",
                n->cfg->hostname, len, n->sha1, n->signer);
     return s_save_state(n);
@@ -344,7 +414,7 @@ tftpnode_set_certset(tftpnode_t *n, const Itl__CertSet *set)
         return rc;
     if (n->certset == NULL)
         return err_set(ERR_NOMEM, "out of memory storing the cert set");
-    if (!n->in_reset && n->built_from != n->certset->generation) {
+    if (!n->in_reset && n->built_from != s_set_digest(n, n->certset)) {
         log_notice("%s: the cluster's certificates changed; rebuilding the "
                    "node's ITL", n->cfg->hostname);
         return s_serve_own(n);
@@ -453,6 +523,12 @@ const char *
 tftpnode_signer(const tftpnode_t *n)
 {
     return n->signer;
+}
+
+const char *
+tftpnode_recovery_sha1(const tftpnode_t *n)
+{
+    return n->recovery_sha1;
 }
 
 const char *

@@ -40,7 +40,9 @@ int tftpnode_restart_normal(tftpnode_t *n) WUR;
 
 /*
  * Takes the cluster's certificate set (stored for later starts). When the
- * node serves its own ITL built from another set, it rebuilds it.
+ * node serves its own ITL and the set differs in what that ITL holds from
+ * it (CAPF, other nodes' TVS, the recovery certificate), it rebuilds it; a
+ * change in this node's own certificates waits for a normal restart.
  */
 int tftpnode_set_certset(tftpnode_t *n, const Itl__CertSet *set) WUR;
 
@@ -58,6 +60,14 @@ int tftpnode_apply_reset(tftpnode_t *n, uint64_t job, const uint8_t *itl,
 /* SHA-1 (hex) and signer name of the ITL served now; "" when none. */
 const char *tftpnode_sha1(const tftpnode_t *n);
 const char *tftpnode_signer(const tftpnode_t *n);
+
+/*
+ * SHA-1 (hex) of the DER of the ITLRecovery certificate that the served
+ * ITL holds as a SAST record (the cluster's recovery certificate, or one
+ * with a CN=ITLRECOVERY_ subject before the node received the set); ""
+ * when it holds none.
+ */
+const char *tftpnode_recovery_sha1(const tftpnode_t *n);
 
 /* Path of the served ITL (in the first TFTP folder). */
 const char *tftpnode_itl_path(const tftpnode_t *n);

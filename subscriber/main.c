@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -172,6 +173,7 @@ s_register(sub_t *s)
     r.tvs_der = s->tvs_der;
     r.itl_sha1 = (char *)tftpnode_sha1(s->node);
     r.itl_signer = (char *)tftpnode_signer(s->node);
+    r.itl_recovery_sha1 = (char *)tftpnode_recovery_sha1(s->node);
     r.has_last_job = 1;
     r.last_job = tftpnode_last_job(s->node);
     r.has_last_reset_ts = 1;
@@ -192,6 +194,7 @@ s_heartbeat(sub_t *s)
     hb.seq = ++s->seq;
     hb.itl_sha1 = (char *)tftpnode_sha1(s->node);
     hb.itl_signer = (char *)tftpnode_signer(s->node);
+    hb.itl_recovery_sha1 = (char *)tftpnode_recovery_sha1(s->node);
     env.body_case = ITL__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
     s_send(s, &env);
@@ -276,18 +279,67 @@ s_on_message(sub_t *s, transport_msg_t *m)
 
 /* ---- admin commands ----------------------------------------------------- */
 
+static int s_load_der(sub_t *s, const char *name, ProtobufCBinaryData *out);
+
+/*
+ * set cert regen through the agent. A new CallManager or TVS certificate
+ * goes to the publisher at once (a new registration), so that the other
+ * nodes' ITLs list it; this node's own ITL takes it at its next normal
+ * TFTP restart.
+ */
+static void
+s_regen(sub_t *s, const adminsock_req_t *r)
+{
+    const char *name;
+    int status = agentcmd_regen(s->admin, r, &s->cfg, &name);
+    ProtobufCBinaryData *der = NULL;
+
+    if (name != NULL && strcasecmp(name, "CallManager") == 0)
+        der = &s->cm_der;
+    else if (name != NULL && strcasecmp(name, "TVS") == 0)
+        der = &s->tvs_der;
+    if (der != NULL) {
+        ProtobufCBinaryData fresh = {0, NULL};
+        if (s_load_der(s, der == &s->cm_der ? "callmanager" : "tvs",
+                       &fresh) != ERR_OK) {
+            log_err("%s: cannot load the new certificate: %s",
+                    s->cfg.hostname, err_detail());
+            adminsock_line(s->admin, r->rid, r->ridlen, 1,
+                           "error: cannot load the new certificate: %s",
+                           err_detail());
+            status = 2;
+        } else {
+            OPENSSL_free(der->data);
+            *der = fresh;
+            s_register(s);
+            adminsock_line(s->admin, r->rid, r->ridlen, 0,
+                           "Sent the new certificate to the publisher; "
+                           "the other nodes' ITLs will list it.");
+        }
+    }
+    adminsock_done(s->admin, r->rid, r->ridlen, status);
+}
+
 static void
 s_on_admin(sub_t *s)
 {
     static const char *const reset[] = {"utils", "itl", "reset", NULL};
     static const char *const cluster[] = {"show", "cluster", NULL};
+    static const char *const itlcluster[] = {"show", "itl", "cluster",
+                                             NULL};
+    static const char *const history[] = {"itl-history", NULL};
+    static const char *const regen[] = {"set", "cert", "regen", NULL};
     adminsock_req_t r;
 
     if (adminsock_recv(s->admin, &r) != ERR_OK)
         return;
     if (agentcmd_common(s->admin, &r, s->node, &s->cfg)) {
         /* answered */
-    } else if (agentcmd_is(r.req, reset) || agentcmd_is(r.req, cluster)) {
+    } else if (agentcmd_is(r.req, regen)) {
+        s_regen(s, &r);
+    } else if (agentcmd_is(r.req, reset) || agentcmd_is(r.req, cluster) ||
+               agentcmd_is(r.req, itlcluster) ||
+               agentcmd_is(r.req, history)) {
         adminsock_line(s->admin, r.rid, r.ridlen, 1,
                        "This is not a publisher node");
         adminsock_done(s->admin, r.rid, r.ridlen, 1);
