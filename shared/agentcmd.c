@@ -4,9 +4,11 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "log.h"
+#include "tvs.h"
 #include "node.h"
 
 int
@@ -144,6 +146,18 @@ agentcmd_regen(void *admin, const adminsock_req_t *r, const config_t *cfg,
     log_notice("%s: regenerated the %.40s certificate on the admin socket",
                cfg->hostname, q->argv[3]);
     s_lines(admin, r, 0, "", msg);
+    if (strcasecmp(q->argv[3], "TVS") == 0) {
+        /* The TVS restarts at once with its new certificate, as the
+         * cluster's TVS service does; the ITL waits for a TFTP restart. */
+        tvs_server_stop();
+        if (tvs_server_start(cfg) != ERR_OK)
+            log_err("%s: the TVS did not restart with its new certificate: "
+                    "%s", cfg->hostname, err_detail());
+        else
+            adminsock_line(admin, r->rid, r->ridlen, 0,
+                           "The TVS service restarted with the new "
+                           "certificate.");
+    }
     *name = q->argv[3];
     return 0;
 }
