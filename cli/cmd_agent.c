@@ -193,3 +193,9 @@ cmd_agent_itl_path(const char *socket, const char *config, char *out,
         rc = CMD_EXIT_ERROR;
     return rc;
 }
+
+int
+cmd_show_reset(int argc, char **argv)
+{
+    return s_call("show reset", argc, argv, 0);
+}

@@ -268,6 +268,7 @@ pub_admin_on_request(pub_t *p)
                                              NULL};
     static const char *const history[] = {"itl-history", NULL};
     static const char *const regen[] = {"set", "cert", "regen", NULL};
+    static const char *const lastjob[] = {"show", "reset", NULL};
     adminsock_req_t r;
 
     if (adminsock_recv(p->admin, &r) != ERR_OK)
@@ -296,6 +297,14 @@ pub_admin_on_request(pub_t *p)
         s_itl_history(p, &r);
     } else if (agentcmd_is(r.req, regen)) {
         s_regen(p, &r);
+    } else if (agentcmd_is(r.req, lastjob)) {
+        char line[2600];
+        int rc = pub_reset_describe_last(p, line, sizeof(line));
+        if (rc == ERR_OK || rc == ERR_REFUSED)
+            adminsock_line(p->admin, r.rid, r.ridlen, 0, "%s", line);
+        else
+            adminsock_line(p->admin, r.rid, r.ridlen, 1, "%s", err_detail());
+        adminsock_done(p->admin, r.rid, r.ridlen, rc == ERR_OK ? 0 : 1);
     } else {
         adminsock_line(p->admin, r.rid, r.ridlen, 1,
                        "The publisher agent does not know the command "

@@ -115,6 +115,13 @@ s_run(pub_t *p)
     }
     if (tvs_server_start(&p->cfg) != ERR_OK)
         log_err("%s: no TVS: %s", p->cfg.hostname, err_detail());
+    {
+        char last[2600];
+        if (pub_reset_describe_last(p, last, sizeof(last)) == ERR_REFUSED)
+            log_warning("%s. Run 'itl-admin utils itl reset localkey' again "
+                        "to finish it; nodes that confirmed it are not "
+                        "changed", last);
+    }
     log_notice("publisher %s ready: %zu known subscribers, serving ITL %s",
                p->cfg.hostname, p->nmembers, tftpnode_sha1(p->node));
     pub_key_tick(p, (long long)time(NULL));

@@ -136,6 +136,11 @@ void pub_reset_on_report(pub_t *p, const char *host,
                          const Itl__ResetReport *r);
 void pub_reset_tick(pub_t *p);
 int pub_jobs_load(pub_t *p) WUR;
+/*
+ * One line on the last reset job from the journal. ERR_REFUSED when it was
+ * interrupted (the line says which nodes confirmed it), ERR_OK otherwise.
+ */
+int pub_reset_describe_last(pub_t *p, char *line, size_t len);
 
 /* keyfile.c: the recovery key file's backup and the remotekey reset */
 int pub_key_on_request(pub_t *p, const adminsock_req_t *r);

@@ -17,6 +17,7 @@
 #include "adminsock.h"
 #include "fsutil.h"
 #include "itl.h"
+#include "journal.h"
 #include "log.h"
 #include "node.h"
 #include "prompt.h"
@@ -136,6 +137,7 @@ s_finish(pub_t *p)
         log_warning("reset job %" PRIu64 " incomplete: %zu of %zu nodes",
                     j->id, ok, j->nnodes);
     }
+    journal_done(p->cfg.state_dir, ok == j->nnodes);
     s_finish_key(p, ok == j->nnodes);
     adminsock_done(p->admin, j->rid, j->ridlen, ok == j->nnodes ? 0 : 1);
     s_job_clear(j);
@@ -194,6 +196,7 @@ pub_reset_on_report(pub_t *p, const char *host, const Itl__ResetReport *r)
             break;
         }
         n->state = JN_RESTARTED;
+        journal_step(p->cfg.state_dir, host, 1);
         s_say(p, 0, "TFTP service restarted on host %s", host);
         break;
     default:
@@ -378,6 +381,101 @@ s_keep_key(job_t *j, const pub_reset_key_t *with)
     return ERR_OK;
 }
 
+static int
+s_journal_start(pub_t *p, const uint8_t *buf, size_t len)
+{
+    const char **hosts = calloc(p->job.nnodes + 1, sizeof(*hosts));
+    int rc;
+
+    if (hosts == NULL)
+        return err_set(ERR_NOMEM, "out of memory writing the job journal");
+    for (size_t i = 0; i < p->job.nnodes; i++)
+        hosts[i] = p->job.nodes[i].host;
+    rc = journal_start(p->cfg.state_dir, p->job.id, p->job.timestamp,
+                       p->job.sha1, buf, len, hosts, p->job.nnodes);
+    free(hosts);
+    return rc;
+}
+
+/* Lists the nodes of an interrupted job that confirmed it, or not. */
+static void
+s_list_confirmed(const journal_job_t *jj, int confirmed, char *out,
+                 size_t len)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < jj->nnodes && used < len; i++) {
+        if ((jj->nodes[i].state == JN_RESTARTED) != confirmed)
+            continue;
+        used += (size_t)snprintf(out + used, len - used, "%s%s",
+                                 used ? ", " : "", jj->nodes[i].host);
+    }
+    if (out[0] == '\0')
+        snprintf(out, len, "none");
+}
+
+int
+pub_reset_describe_last(pub_t *p, char *line, size_t len)
+{
+    journal_job_t jj;
+    char yes[1024], no[1024];
+    int rc = journal_last(p->cfg.state_dir, &jj);
+
+    if (rc != ERR_OK)
+        return rc;
+    if (jj.id == 0) {
+        snprintf(line, len, "No reset has been run on this cluster.");
+    } else {
+        s_list_confirmed(&jj, 1, yes, sizeof(yes));
+        s_list_confirmed(&jj, 0, no, sizeof(no));
+        snprintf(line, len, "Reset job %" PRIu64 " (ITL SHA1 %s) %s; "
+                 "confirmed by: %s; not confirmed: %s", jj.id, jj.sha1,
+                 !jj.ended      ? "was interrupted when the publisher "
+                                  "stopped"
+                 : jj.complete ? "completed"
+                               : "ended incomplete",
+                 yes, no);
+    }
+    free(jj.nodes);
+    return jj.id != 0 && !jj.ended ? ERR_REFUSED : ERR_OK;
+}
+
+/*
+ * A rerun after the publisher was killed in the middle of a job sends the
+ * job's own ITL again, so that nodes which already serve it report success
+ * without installing anything. ERR_NOTFOUND when there is nothing to resume.
+ */
+static int
+s_resume(pub_t *p, itl_file_t **out)
+{
+    journal_job_t jj;
+    uint8_t *buf = NULL;
+    size_t len;
+    char yes[1024];
+    int rc = journal_last(p->cfg.state_dir, &jj);
+
+    if (rc != ERR_OK || jj.id == 0 || jj.ended) {
+        free(jj.nodes);
+        return ERR_NOTFOUND;
+    }
+    rc = journal_itl(p->cfg.state_dir, jj.id, &buf, &len);
+    if (rc == ERR_OK)
+        rc = itl_file_parse(buf, len, out);
+    free(buf);
+    if (rc == ERR_OK) {
+        s_list_confirmed(&jj, 1, yes, sizeof(yes));
+        s_say(p, 0, "Resuming reset job %" PRIu64 ", interrupted when the "
+              "publisher stopped (confirmed by: %s); its ITL is sent "
+              "again", jj.id, yes);
+    } else {
+        log_warning("cannot resume reset job %" PRIu64 ": %s; building a "
+                    "new reset ITL", jj.id, err_detail());
+    }
+    free(jj.nodes);
+    return rc;
+}
+
 void
 pub_reset_start(pub_t *p, const uint8_t *rid, size_t ridlen,
                 const pub_reset_key_t *with)
@@ -406,15 +504,20 @@ pub_reset_start(pub_t *p, const uint8_t *rid, size_t ridlen,
         goto fail;
     s_list_nodes(p);
 
-    j->timestamp = now > p->last_ts ? now : p->last_ts + 1;
-    if (s_build(p, with, j->timestamp, &f) != ERR_OK)
-        goto fail;
+    if (with == NULL && s_resume(p, &f) == ERR_OK) {
+        j->timestamp = itl_file_timestamp(f);
+    } else {
+        j->timestamp = now > p->last_ts ? now : p->last_ts + 1;
+        if (s_build(p, with, j->timestamp, &f) != ERR_OK)
+            goto fail;
+    }
     buf = itl_file_bytes(f, &len);
     itl_checksums(buf, len, md5, j->sha1);
     j->id = p->last_job + 1;
     p->last_job = j->id;
-    p->last_ts = j->timestamp;
-    if (s_jobs_save(p) != ERR_OK)
+    if (j->timestamp > p->last_ts)
+        p->last_ts = j->timestamp;
+    if (s_jobs_save(p) != ERR_OK || s_journal_start(p, buf, len) != ERR_OK)
         goto fail;
     s_say(p, 0, "The reset ITL file was generated successfully (%zu bytes, "
           "SHA1 %s)", len, j->sha1);

@@ -183,16 +183,47 @@ s_keep_data(const Itl__AdminEvent *ev, const s_keep_t *k)
         memcpy(*k->got, ev->data.data, ev->data.len);
 }
 
+/* A PAIR socket that receives the connection events of s, or NULL. */
+static void *
+s_monitor(void *ctx, void *s)
+{
+    char ep[64];
+    void *mon;
+    int linger = 0;
+
+    snprintf(ep, sizeof(ep), "inproc://admin-monitor-%p", s);
+    if (zmq_socket_monitor(s, ep, ZMQ_EVENT_DISCONNECTED) != 0)
+        return NULL;
+    mon = zmq_socket(ctx, ZMQ_PAIR);
+    if (mon == NULL)
+        return NULL;
+    zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof(linger));
+    if (zmq_connect(mon, ep) != 0) {
+        zmq_close(mon);
+        return NULL;
+    }
+    return mon;
+}
+
 static int
-s_print_events(void *s, const char *path, int timeout_ms, const s_keep_t *k)
+s_print_events(void *s, void *mon, const char *path, int timeout_ms,
+               const s_keep_t *k)
 {
     for (;;) {
-        zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
+        zmq_pollitem_t items[] = {{s, 0, ZMQ_POLLIN, 0},
+                                  {mon, 0, ZMQ_POLLIN, 0}};
         Itl__AdminEvent *ev;
         zmq_msg_t msg;
-        int status;
+        int status, n = zmq_poll(items, mon ? 2 : 1, timeout_ms);
 
-        if (zmq_poll(&item, 1, timeout_ms) <= 0) {
+        if (n > 0 && !(items[0].revents & ZMQ_POLLIN)) {
+            fprintf(stderr, "itl-admin: the agent at %s went away before "
+                    "it answered (it stopped or crashed); see its log, and "
+                    "for a reset run 'itl-admin show reset' once it is "
+                    "back\n", path);
+            return 2;
+        }
+        if (n <= 0) {
             fprintf(stderr, "itl-admin: the agent at %s did not answer "
                     "within %d s; is it running? (systemctl status "
                     "itl-publisher or itl-subscriber)\n", path,
@@ -307,6 +338,7 @@ s_request(const char *path, Itl__AdminRequest *req, int timeout_ms,
     void *ctx = NULL, *s = NULL;
     uint8_t *buf = NULL;
     size_t len;
+    void *mon = NULL;
     int rc = 2, linger = 0;
 
     if (access(path, F_OK) < 0) {
@@ -330,17 +362,22 @@ s_request(const char *path, Itl__AdminRequest *req, int timeout_ms,
     snprintf(endpoint, sizeof(endpoint), "ipc://%s", path);
     s = zmq_socket(ctx, ZMQ_DEALER);
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+    /* Watch the connection, so that an agent that dies while it works is
+     * reported at once instead of after the whole timeout. */
+    mon = s_monitor(ctx, s);
     if (zmq_connect(s, endpoint) != 0 || zmq_send(s, buf, len, 0) < 0) {
         fprintf(stderr, "itl-admin: cannot reach the agent at %s: %s\n",
                 path, zmq_strerror(errno));
         goto out;
     }
-    rc = s_print_events(s, path, timeout_ms, k);
+    rc = s_print_events(s, mon, path, timeout_ms, k);
 out:
     if (buf != NULL) {
         memset(buf, 0, len);
         free(buf);
     }
+    if (mon != NULL)
+        zmq_close(mon);
     if (s != NULL)
         zmq_close(s);
     if (ctx != NULL)
