@@ -3,7 +3,8 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build test demo asan fuzz format format-check bench clean
+.PHONY: all deps build test demo asan fuzz valgrind format format-check bench \
+	clean
 
 all: build
 
@@ -33,6 +34,9 @@ fuzz: deps
 	    >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
 	tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+valgrind: build
+	tests/valgrind.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

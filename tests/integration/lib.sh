@@ -38,11 +38,12 @@ json_field() { # FILE EXPR (python expression on d)
 finish() {
     if [ -n "${ITL_CLUSTER_DIR:-}" ] && [ -d "$ITL_CLUSTER_DIR" ]; then
         "$cluster" stop >/dev/null 2>&1 || true
-        if grep -l -E "ERROR: [A-Za-z]+Sanitizer|runtime error:" \
+        if grep -l -E "ERROR: [A-Za-z]+Sanitizer|runtime error:|\
+ERROR SUMMARY: [1-9]|definitely lost: [1-9]" \
             "$ITL_CLUSTER_DIR"/*/agent.log 2>/dev/null; then
             bad "an agent reported a sanitizer error (logs above)"
         else
-            ok "no sanitizer report in the agents' logs"
+            ok "no sanitizer or valgrind report in the agents' logs"
         fi
     fi
     echo "$passes passed, $failures failed"
