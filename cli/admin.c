@@ -126,6 +126,12 @@ main(int argc, char **argv)
     log_init("itl-admin", 0, LOG_LEVEL_WARNING);
     if (argc == 1)
         return cmd_shell();
+    if (argc == 2 && strcmp(argv[1], "--commands") == 0) {
+        /* For the bash completion: "words<TAB>arguments" per command. */
+        for (size_t i = 0; i < S_NCMDS; i++)
+            printf("%s\t%s\n", s_cmds[i].words, s_cmds[i].args);
+        return CMD_EXIT_OK;
+    }
     if (argc == 2 &&
         (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
          strcmp(argv[1], "-h") == 0)) {
