@@ -8,7 +8,8 @@ STEPS has one step a line:
     wait-exit        wait for the program to end; print its exit status
 TEXT is looked for on the screen as a terminal would show it (a small
 emulation of carriage return, backspace and the cursor and erase
-sequences that libedit sends), after the place of the previous match.
+sequences that libedit sends), after the place of the previous match
+(on its line when the line was redrawn shorter since).
 The raw bytes the program wrote to the terminal are saved in TRANSCRIPT,
 and the rendered screen in TRANSCRIPT.screen.
 Exit status 0 when every step passed; else 1, naming the failed step.
@@ -85,7 +86,6 @@ def main():
     if pid == 0:
         os.execvp(argv[0], argv)
     screen = b""
-    seen = 0  # expect searches the screen after the previous match
 
     def read_some(timeout):
         nonlocal screen
@@ -101,20 +101,31 @@ def main():
         screen += data
         return True
 
+    def find(text, row, col):
+        """(row, col) of text on the screen at or after (row, col)."""
+        lines = render(screen).split("\n")
+        for r in range(row, len(lines)):
+            start = min(col, len(lines[r])) if r == row else 0
+            at = lines[r].find(text, start)
+            if at >= 0:
+                return r, at
+        return None
+
     status = 0
+    seen = (0, 0)  # expect searches the screen after the previous match
     for step in steps:
         verb, _, arg = step.partition(" ")
         if verb == "expect":
             deadline = time.time() + 15
-            while arg not in render(screen)[seen:] and time.time() < deadline:
+            while find(arg, *seen) is None and time.time() < deadline:
                 if not read_some(0.1):
                     break
-            at = render(screen).find(arg, seen)
-            if at < 0:
+            at = find(arg, *seen)
+            if at is None:
                 print("ptyshell: did not see %r" % arg)
                 status = 1
                 break
-            seen = at + len(arg)
+            seen = (at[0], at[1] + len(arg))
         elif verb == "send":
             time.sleep(0.1)
             os.write(fd, arg.encode().decode("unicode_escape").encode())
