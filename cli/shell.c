@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "commands.h"
 
@@ -333,7 +334,10 @@ s_interactive(Tokenizer *tok)
     el_set(el, EL_SIGNAL, 1);
     el_set(el, EL_PROMPT, s_prompt);
     el_set(el, EL_HIST, history, h);
-    el_set(el, EL_ADDFN, "itl-complete", "complete a command word", s_complete);
+    /* The wide form: the narrow EL_ADDFN copies both names and leaks them
+     * (libedit 3.1). */
+    el_wset(el, EL_ADDFN, L"itl-complete", L"complete a command word",
+            s_complete);
     el_set(el, EL_BIND, "^I", "itl-complete", NULL);
     el_source(el, NULL); /* the operator's ~/.editrc, if any */
     while (!quit && (line = el_gets(el, &count)) != NULL) {
