@@ -3,8 +3,8 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build test demo asan fuzz valgrind format format-check bench \
-	clean
+.PHONY: all deps build test demo package asan fuzz valgrind format \
+	format-check bench clean
 
 all: build
 
@@ -20,6 +20,10 @@ test: build
 
 demo: build
 	deploy/demo.sh $(BUILD)
+
+# The Debian package, from the build folder: $(BUILD)/itl-recovery_*.deb
+package: build
+	cd $(BUILD) && cpack -G DEB
 
 asan: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DITL_SANITIZE=ON \

@@ -507,22 +507,45 @@ s_same(const itl_elem_t *a, const itl_elem_t *b)
            memcmp(a->value, b->value, a->len) == 0;
 }
 
+/* The answer of verify itl as one JSON object on stdout. */
+static void
+s_verify_json(const char *npath, const char *hpath, const char *name,
+              const char *serial, size_t record, const char *reason)
+{
+    printf("{\"file\":");
+    s_json_str(stdout, npath);
+    printf(",\"trust\":");
+    s_json_str(stdout, hpath);
+    printf(",\"accepted\":%s,\"signer\":", record ? "true" : "false");
+    s_json_str(stdout, name);
+    printf(",\"serial\":");
+    s_json_str(stdout, serial);
+    if (record)
+        printf(",\"sast_record\":%zu}\n", record);
+    else {
+        printf(",\"reason\":");
+        s_json_str(stdout, reason);
+        printf("}\n");
+    }
+}
+
 /*
  * Tries every SAST record of held that names new's signer; returns 0 when
- * one verifies it, else 1 with the reason printed.
+ * one verifies it, else 1 with the reason printed (as JSON with json).
  */
 static int
 s_verify_against(const itl_file_t *nf, const char *npath,
-                 const itl_file_t *held, const char *hpath)
+                 const itl_file_t *held, const char *hpath, int json)
 {
     const itl_elem_t *sname = itl_file_header_find(nf, ITL_H_SIGNERNAME);
     const itl_elem_t *sserial = itl_file_header_find(nf, ITL_H_SERIALNUMBER);
-    char name[512], serial[512];
+    char name[512], serial[512], reason[2048] = "";
+    size_t record = 0;
     int tried = 0;
 
     s_text(sname, name, sizeof(name));
     s_colon_hex(sserial, serial, sizeof(serial));
-    for (size_t i = 0; i < itl_file_record_count(held); i++) {
+    for (size_t i = 0; i < itl_file_record_count(held) && !record; i++) {
         const itl_record_t *r = itl_file_record(held, i);
         X509 *x = NULL;
         int rc;
@@ -532,26 +555,40 @@ s_verify_against(const itl_file_t *nf, const char *npath,
             continue;
         tried++;
         if (itl_record_x509(r, &x) != ERR_OK) {
-            printf("record #%zu of %s: %s\n", i + 1, hpath, err_detail());
+            snprintf(reason, sizeof(reason), "record #%zu of %s: %s", i + 1,
+                     hpath, err_detail());
+            if (!json)
+                printf("%s\n", reason);
             continue;
         }
         rc = itl_file_verify(nf, X509_get0_pubkey(x));
         X509_free(x);
         if (rc == ERR_OK) {
-            printf("A phone holding %s accepts %s: signed by %s serial %s, "
-                   "SAST record #%zu of %s.\n",
-                   hpath, npath, name, serial, i + 1, hpath);
-            return CMD_EXIT_OK;
+            record = i + 1;
+            break;
         }
-        printf("%s is refused: its signature does not verify with SAST "
-               "record #%zu of %s (%s serial %s): %s\n",
-               npath, i + 1, hpath, name, serial, err_detail());
+        snprintf(reason, sizeof(reason),
+                 "%s is refused: its signature does not verify with SAST "
+                 "record #%zu of %s (%s serial %s): %s",
+                 npath, i + 1, hpath, name, serial, err_detail());
+        if (!json)
+            printf("%s\n", reason);
     }
-    if (tried == 0)
-        printf("%s is refused: signer %s serial %s is not a SAST record of "
-               "%s that carries a certificate\n",
-               npath, name, serial, hpath);
-    return CMD_EXIT_NO;
+    if (tried == 0) {
+        snprintf(reason, sizeof(reason),
+                 "%s is refused: signer %s serial %s is not a SAST record of "
+                 "%s that carries a certificate",
+                 npath, name, serial, hpath);
+        if (!json)
+            printf("%s\n", reason);
+    }
+    if (json)
+        s_verify_json(npath, hpath, name, serial, record, reason);
+    else if (record)
+        printf("A phone holding %s accepts %s: signed by %s serial %s, "
+               "SAST record #%zu of %s.\n",
+               hpath, npath, name, serial, record, hpath);
+    return record ? CMD_EXIT_OK : CMD_EXIT_NO;
 }
 
 int
@@ -564,8 +601,8 @@ cmd_verify_itl(int argc, char **argv)
     rc = s_parse_opts("verify itl", argc, argv, &o);
     if (rc != 0)
         return rc;
-    if (o.file == NULL || o.trust == NULL || o.json || o.key || o.cert ||
-        o.out || o.digest)
+    if (o.file == NULL || o.trust == NULL || o.key || o.cert || o.out ||
+        o.digest)
         return cmd_usage("verify itl");
     if (itl_file_load(o.file, &nf) != ERR_OK ||
         itl_file_load(o.trust, &held) != ERR_OK) {
@@ -573,7 +610,7 @@ cmd_verify_itl(int argc, char **argv)
         rc = CMD_EXIT_ERROR;
         goto out;
     }
-    rc = s_verify_against(nf, o.file, held, o.trust);
+    rc = s_verify_against(nf, o.file, held, o.trust, o.json);
 out:
     itl_file_destroy(&nf);
     itl_file_destroy(&held);

@@ -22,6 +22,33 @@ enum cmd_exit { CMD_EXIT_OK = 0, CMD_EXIT_NO = 1, CMD_EXIT_ERROR = 2 };
 int cmd_usage(const char *words);
 
 /*
+ * The i-th command of the table (from 0): returns its words and sets *args
+ * and *help (either may be NULL); NULL past the last command.
+ */
+const char *cmd_table(size_t i, const char **args, const char **help);
+
+/*
+ * The command of the table whose words argv[1..] spell, the longest match:
+ * its index, with *nwords (may be NULL) set to the number of words; -1
+ * when no command matches.
+ */
+int cmd_find(int argc, char **argv, int *nwords);
+
+/*
+ * Runs the command line argv (argv[0] the program name) through the table;
+ * returns the command's exit status, 2 for an unknown command.
+ */
+int cmd_run(int argc, char **argv);
+
+/*
+ * The admin: shell (shell.c). On a terminal: line editing, history in
+ * ~/.itl_admin_history, completion of command words; otherwise one command
+ * per line of standard input, without a prompt. Returns the exit status:
+ * on a terminal the last command's, from a pipe the first failure's.
+ */
+int cmd_shell(void);
+
+/*
  * Asks the local agent (found as the agent commands find it) where the ITL
  * it serves is; copies the path into out. Returns an exit status.
  */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,6 +22,26 @@ agentcmd_is(const Itl__AdminRequest *req, const char *const *words)
             return 0;
     }
     return 1;
+}
+
+/* Copies s into buf as the inside of a JSON string (escaped). */
+static const char *
+s_json_text(const char *s, char *buf, size_t len)
+{
+    size_t n = 0;
+
+    for (; *s != '\0' && n + 7 < len; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\')
+            n += (size_t)snprintf(buf + n, len - n, "\\%c", c);
+        else if (c < 0x20 || c >= 0x7f)
+            n += (size_t)snprintf(buf + n, len - n, "\\u%04x", c);
+        else
+            buf[n++] = (char)c;
+    }
+    buf[n] = '\0';
+    return buf;
 }
 
 static void
@@ -78,6 +99,21 @@ agentcmd_common(void *admin, const adminsock_req_t *r, tftpnode_t *node,
     }
     if (agentcmd_is(r->req, restart)) {
         s_restart(admin, r, node, cfg);
+        return 1;
+    }
+    if (agentcmd_is(r->req, status) && r->req->json) {
+        char host[512], signer[2048];
+
+        adminsock_line(
+            admin, r->rid, r->ridlen, 0,
+            "{\"node\":\"%s\",\"role\":\"%s\",\"sha1\":\"%s\","
+            "\"signer\":\"%s\",\"reset\":%s}",
+            s_json_text(cfg->hostname, host, sizeof(host)),
+            cfg->role == CONFIG_PUBLISHER ? "publisher" : "subscriber",
+            tftpnode_sha1(node),
+            s_json_text(tftpnode_signer(node), signer, sizeof(signer)),
+            tftpnode_in_reset(node) ? "true" : "false");
+        adminsock_done(admin, r->rid, r->ridlen, 0);
         return 1;
     }
     if (agentcmd_is(r->req, status)) {

@@ -213,6 +213,28 @@ s_child_exec(const char *path, char *const argv[], pid_t parent, int keep)
     _exit(127);
 }
 
+/*
+ * Non-zero when in.tftpd can change to another user: as root, or with
+ * CAP_SETUID in the effective set (an agent run by systemd as its own user
+ * with ambient capabilities, see deploy/systemd).
+ */
+static int
+s_can_setuid(void)
+{
+    char line[256];
+    unsigned long long eff;
+    int can = geteuid() == 0;
+    FILE *f = can ? NULL : fopen("/proc/self/status", "r");
+
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "CapEff: %llx", &eff) == 1)
+            can = (eff >> 7) & 1; /* CAP_SETUID is capability 7 */
+    }
+    if (f != NULL)
+        fclose(f);
+    return can;
+}
+
 /* Builds the argument list of the child for folder i into argv. */
 static void
 s_build_argv(const tftpd_t *t, size_t i, char *listen, size_t size,
@@ -229,7 +251,7 @@ s_build_argv(const tftpd_t *t, size_t i, char *listen, size_t size,
     argv[n++] = "--address";
     argv[n++] = listen;
     argv[n++] = "--secure";
-    if (geteuid() == 0) {
+    if (s_can_setuid()) {
         argv[n++] = "--user";
         argv[n++] = t->user;
     }
