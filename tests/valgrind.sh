@@ -1,6 +1,6 @@
 #!/bin/bash
-# valgrind.sh BUILD_DIR: the unit tests under valgrind's memcheck, then the
-# main integration test (tests/integration/test_cluster_reset.sh) with every
+# valgrind.sh BUILD_DIR: the unit tests under valgrind's memcheck, then a
+# three-node cluster doing a reset and a normal TFTP restart with every
 # agent under valgrind. Fails on any memory error or definite leak.
 # The unit tests that only wrap real servers (test_tftpd, test_tftpc,
 # test_sftpc) are left out: their subject is the servers' timing, which
@@ -34,17 +34,38 @@ for t in "$build"/tests/test_*; do
     fi
 done
 
+# A cluster whose agents all run under valgrind: start, reset, a normal
+# TFTP restart, stop. Timings are generous: valgrind slows agents 20 times.
 export ITL_AGENT_WRAPPER="$vg"
-if bash "$src/tests/integration/test_cluster_reset.sh" \
-    > "$ITL_TMP/cluster_reset.log" 2>&1; then
-    passed=$((passed + 1))
-    echo "valgrind: integration/test_cluster_reset: clean"
-else
+export ITL_CLUSTER_DIR=$ITL_TMP/cluster
+export ITL_BASE_IP=127.0.0.130
+export ITL_CLUSTER_PORT=7530
+export ITL_KEY_BITS=1024
+export ITL_HEARTBEAT_MS=1000
+export ITL_HEARTBEAT_TIMEOUT_MS=20000
+export ITL_RESET_TIMEOUT_MS=60000
+cluster=$src/deploy/local-cluster
+rm -rf "$ITL_CLUSTER_DIR"
+status=0
+{
+    "$cluster" start 3 &&
+        "$cluster" wait &&
+        echo lab-admin-password |
+        "$cluster" admin pub utils itl reset localkey --password-stdin &&
+        "$cluster" admin sub1 utils service restart tftp
+} > "$ITL_TMP/cluster.log" 2>&1 || status=$?
+"$cluster" stop >> "$ITL_TMP/cluster.log" 2>&1
+if [ $status -ne 0 ]; then
     failed=$((failed + 1))
-    echo "valgrind: integration/test_cluster_reset: FAILED" \
-        "(log $ITL_TMP/cluster_reset.log)"
-    grep -E "FAILED|ERROR SUMMARY|definitely" "$ITL_TMP/cluster_reset.log" |
-        head -20
+    echo "valgrind: cluster under valgrind: FAILED (log $ITL_TMP/cluster.log)"
+    tail -20 "$ITL_TMP/cluster.log"
+elif grep -E "ERROR SUMMARY: [1-9]|definitely lost: [1-9]|Invalid (read|write)" \
+    "$ITL_CLUSTER_DIR"/*/agent.log; then
+    failed=$((failed + 1))
+    echo "valgrind: cluster under valgrind: memory errors (logs above)"
+else
+    passed=$((passed + 1))
+    echo "valgrind: cluster under valgrind (reset, restart): clean"
 fi
 echo "valgrind: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
