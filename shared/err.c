@@ -35,14 +35,21 @@ err_str(int code)
     return "unknown error";
 }
 
+/*
+ * Callers often wrap the last detail in a new one
+ * (err_set(rc, "cannot X: %s", err_detail())), so the text is formatted
+ * aside first and only then copied over the detail it may have read.
+ */
 int
 err_set(int code, const char *fmt, ...)
 {
+    char text[sizeof(s_detail)];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(s_detail, sizeof(s_detail), fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    memcpy(s_detail, text, sizeof(s_detail));
     s_code = code;
     return code;
 }
@@ -54,9 +61,12 @@ err_set_ssl(int code, const char *fmt, ...)
     size_t used;
     unsigned long e;
 
+    char text[sizeof(s_detail)];
+
     va_start(ap, fmt);
-    vsnprintf(s_detail, sizeof(s_detail), fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    memcpy(s_detail, text, sizeof(s_detail));
 
     /* The last queued error is the most specific one. */
     e = ERR_peek_last_error();
