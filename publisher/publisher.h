@@ -83,6 +83,9 @@ typedef struct {
     char sha1[41];
     size_t nnodes;
     job_node_t *nodes;
+    uint8_t *signer_der;  /* remotekey: the restored ITLRecovery cert */
+    size_t signer_len;
+    long long sent_at;    /* unix time the orders went out */
     uint8_t *newkey;      /* remotekey: the fetched ITLRecovery.p12 */
     size_t newkeylen;
     char newkey_from[512];

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/x509.h>
 
 #include "adminsock.h"
 #include "fsutil.h"
@@ -77,6 +79,7 @@ static void
 s_job_clear(job_t *j)
 {
     free(j->nodes);
+    OPENSSL_free(j->signer_der);
     if (j->newkey != NULL) {
         OPENSSL_cleanse(j->newkey, j->newkeylen);
         free(j->newkey);
@@ -234,6 +237,68 @@ pub_reset_tick(pub_t *p)
     s_finish(p);
 }
 
+/*
+ * The file re-signed must be the one this node built or installed, not
+ * whatever sits in the folder: a file copied there by hand (another
+ * cluster's, a CTL) would be signed with the recovery key and sent to every
+ * node.
+ */
+static int
+s_check_source(pub_t *p, const itl_file_t *cur)
+{
+    const uint8_t *b;
+    size_t len;
+    char md5[33], sha1[41];
+
+    b = itl_file_bytes(cur, &len);
+    itl_checksums(b, len, md5, sha1);
+    if (strcmp(sha1, tftpnode_sha1(p->node)) != 0)
+        return err_set(ERR_REFUSED, "%s (SHA1 %s) is not the ITL this node "
+                       "serves (SHA1 %s): it was changed outside the agent; "
+                       "run 'itl-admin utils service restart tftp' on the "
+                       "publisher to rebuild it, then reset again",
+                       tftpnode_itl_path(p->node), sha1,
+                       tftpnode_sha1(p->node));
+    return ERR_OK;
+}
+
+/*
+ * Phones verify the reset ITL with the ITLRecovery record of the ITL they
+ * hold, which is the publisher's ITLRecovery certificate of the time: the
+ * local key must be the one the publisher's ITL carries.
+ */
+static int
+s_check_holds(const itl_file_t *cur, X509 *rec)
+{
+    unsigned char *der = NULL;
+    int n = i2d_X509(rec, &der), found = 0;
+    char serial[80] = "";
+
+    for (size_t i = 0; n > 0 && !found && i < itl_file_record_count(cur);
+         i++) {
+        const itl_record_t *r = itl_file_record(cur, i);
+        found = r->function == ITL_ROLE_SAST && r->cert != NULL &&
+                r->cert->len == (size_t)n &&
+                memcmp(r->cert->value, der, (size_t)n) == 0;
+    }
+    OPENSSL_free(der);
+    if (found)
+        return ERR_OK;
+    {
+        BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(rec), NULL);
+        char *hex = bn ? BN_bn2hex(bn) : NULL;
+        snprintf(serial, sizeof(serial), "%s", hex ? hex : "?");
+        OPENSSL_free(hex);
+        BN_free(bn);
+    }
+    return err_set(ERR_REFUSED, "the publisher's ITL does not carry the "
+                   "local ITLRecovery certificate (serial %s), so phones "
+                   "could not verify the reset ITL. If ITLRecovery was "
+                   "regenerated, restart the TFTP service on every node "
+                   "(utils service restart tftp) and let the phones "
+                   "download their new ITL first", serial);
+}
+
 /* The reset ITL: the publisher's current ITL re-signed by ITLRecovery. */
 static int
 s_build(pub_t *p, const pub_reset_key_t *with, uint32_t ts,
@@ -248,10 +313,12 @@ s_build(pub_t *p, const pub_reset_key_t *with, uint32_t ts,
     if (rc != ERR_OK)
         return err_set(rc, "cannot read the publisher's current ITL: %s",
                        err_detail());
-    if (with != NULL)
-        rc = ERR_OK;
-    else
+    rc = s_check_source(p, cur);
+    if (rc == ERR_OK && with == NULL) {
         rc = node_recovery_load(p->cfg.state_dir, &key, &cert);
+        if (rc == ERR_OK)
+            rc = s_check_holds(cur, cert);
+    }
     if (rc == ERR_OK) {
         digest = itl_file_digest(cur);
         rc = itl_file_resign(cur, with ? with->key : key,
@@ -347,6 +414,13 @@ s_send_orders(pub_t *p, const uint8_t *buf, size_t len)
     o.itl.len = len;
     o.timestamp = p->job.timestamp;
     o.deadline_ms = (uint32_t)p->cfg.reset_timeout_ms;
+    o.has_sent_at = 1;
+    o.sent_at = (uint64_t)p->job.sent_at;
+    if (p->job.signer_der != NULL) {
+        o.has_signer_der = 1;
+        o.signer_der.data = p->job.signer_der;
+        o.signer_der.len = p->job.signer_len;
+    }
     env.body_case = ITL__ENVELOPE__BODY_RESET_ORDER;
     env.reset_order = &o;
     for (size_t i = 0; i < p->job.nnodes; i++) {
@@ -499,6 +573,14 @@ pub_reset_start(pub_t *p, const uint8_t *rid, size_t ridlen,
     j->ridlen = ridlen;
     if (s_keep_key(j, with) != ERR_OK)
         goto fail;
+    if (with != NULL) {
+        int n = i2d_X509(with->cert, &j->signer_der);
+        if (n <= 0) {
+            err_set_ssl(ERR_CRYPTO, "cannot encode the fetched certificate");
+            goto fail;
+        }
+        j->signer_len = (size_t)n;
+    }
     s_say(p, 0, "Locating active TFTP servers in the cluster.....");
     if (s_plan(p) != ERR_OK)
         goto fail;
@@ -527,11 +609,13 @@ pub_reset_start(pub_t *p, const uint8_t *rid, size_t ridlen,
           "in the cluster.....");
     j->running = 1;
     j->deadline = time_mono_ms() + p->cfg.reset_timeout_ms;
+    j->sent_at = (long long)time(NULL);
     s_send_orders(p, buf, len);
     if (p->cfg.tftp) {
         /* The publisher is a TFTP node like the others. */
-        (void)tftpnode_apply_reset(p->node, j->id, buf, len, j->timestamp,
-                                   s_own_report, p);
+        tftpnode_order_t o = {j->id, buf, len, j->timestamp, 0,
+                              j->signer_der, j->signer_len};
+        (void)tftpnode_apply_reset(p->node, &o, s_own_report, p);
     }
     itl_file_destroy(&f);
     if (j->running)

@@ -15,10 +15,13 @@
 #include "itl.h"
 #include "log.h"
 #include "node.h"
+#include "tftpc.h"
 #include "tftpd.h"
 
 #define RESET_STATE "reset.state"
 #define CERTSET_FILE "certset.pb"
+/* How long a node waits for its own TFTP service to serve the new file. */
+#define TFTPNODE_CONFIRM_MS 3000
 
 struct tftpnode {
     const config_t *cfg;
@@ -428,26 +431,74 @@ tftpnode_certset_generation(const tftpnode_t *n)
     return n->certset ? n->certset->generation : 0;
 }
 
+/* Verifies f with the certificate of der; ERR_OK or why not. */
 static int
-s_check_reset(tftpnode_t *n, const itl_file_t *f, uint32_t ts,
-              const char *sha1)
+s_verify_with(const itl_file_t *f, const ProtobufCBinaryData *der)
 {
-    X509 *rec;
+    X509 *x = s_d2i(der);
     EVP_PKEY *pub;
     int rc;
 
-    if (n->certset == NULL)
-        return err_set(ERR_UNTRUSTED, "this node has not received the "
-                       "cluster's ITLRecovery certificate yet");
-    rec = s_d2i(&n->certset->recovery_der);
-    if (rec == NULL)
-        return err_set(ERR_FORMAT, "the stored ITLRecovery certificate is "
-                       "damaged");
-    pub = X509_get0_pubkey(rec);
+    if (x == NULL)
+        return err_set(ERR_FORMAT, "the ITLRecovery certificate is damaged");
+    pub = X509_get0_pubkey(x);
     rc = pub ? itl_file_verify(f, pub)
              : err_set(ERR_CRYPTO, "no public key in the ITLRecovery "
                        "certificate");
-    X509_free(rec);
+    X509_free(x);
+    return rc;
+}
+
+/*
+ * A restored ITLRecovery key (remotekey) is not the cluster's current one:
+ * the publisher names its certificate in the order. It must be an
+ * ITLRecovery certificate, and the publisher is the only one who can send
+ * orders, as it is the only one who hands out the cluster's certificate.
+ */
+static int
+s_verify_restored(tftpnode_t *n, const itl_file_t *f,
+                  const tftpnode_order_t *o)
+{
+    ProtobufCBinaryData der = {o->signer_len, (uint8_t *)o->signer_der};
+    const unsigned char *q = o->signer_der;
+    X509 *x = d2i_X509(NULL, &q, (long)o->signer_len);
+    char cn[128] = "";
+    int rc;
+
+    if (x == NULL)
+        return err_set(ERR_FORMAT, "the order's signer certificate is "
+                       "damaged");
+    X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
+                              sizeof(cn));
+    X509_free(x);
+    if (strncmp(cn, "ITLRECOVERY_", 12) != 0)
+        return err_set(ERR_UNTRUSTED, "the order's signer '%.64s' is not an "
+                       "ITLRecovery certificate", cn);
+    rc = s_verify_with(f, &der);
+    if (rc == ERR_OK)
+        log_notice("%s: the reset ITL is signed by the restored ITLRecovery "
+                   "key %s", n->cfg->hostname, cn);
+    return rc;
+}
+
+static int
+s_check_reset(tftpnode_t *n, const itl_file_t *f, const tftpnode_order_t *o,
+              const char *sha1)
+{
+    long long now = (long long)time(NULL);
+    uint32_t ts = o->timestamp;
+    int rc;
+
+    if (o->expires != 0 && now > o->expires + TFTPNODE_CLOCK_SKEW)
+        return err_set(ERR_TIMEOUT, "the order expired %lld s before it "
+                       "could be carried out (is this node's clock in step "
+                       "with the publisher's?)", now - o->expires);
+    if (n->certset == NULL)
+        return err_set(ERR_UNTRUSTED, "this node has not received the "
+                       "cluster's ITLRecovery certificate yet");
+    rc = s_verify_with(f, &n->certset->recovery_der);
+    if (rc != ERR_OK && o->signer_der != NULL)
+        rc = s_verify_restored(n, f, o);
     if (rc != ERR_OK)
         return err_set(ERR_UNTRUSTED, "the ITL is not signed by the "
                        "cluster's ITLRecovery key (%s)", err_detail());
@@ -462,50 +513,85 @@ s_check_reset(tftpnode_t *n, const itl_file_t *f, uint32_t ts,
     return ERR_OK;
 }
 
+/*
+ * Fetches ITLFile.tlv from the node's own TFTP service, as a phone would,
+ * and checks that it is the file just installed. Only for a supervised
+ * in.tftpd listening on an address this host can reach.
+ */
+static int
+s_confirm_served(tftpnode_t *n, const char *sha1)
+{
+    const char *addr = n->cfg->tftp_address;
+    uint8_t *buf = NULL;
+    size_t len;
+    char md5[33], got[41];
+    int rc;
+
+    if (n->tftpd == NULL || n->cfg->tftp_restart != CONFIG_RESTART_SUPERVISE)
+        return ERR_OK;
+    if (addr[0] == '\0' || strcmp(addr, "0.0.0.0") == 0)
+        addr = "127.0.0.1";
+    else if (strcmp(addr, "::") == 0)
+        addr = "::1";
+    rc = tftpc_get(addr, n->cfg->tftp_port, "ITLFile.tlv", ITL_MAX_FILE,
+                   TFTPNODE_CONFIRM_MS, &buf, &len);
+    if (rc != ERR_OK)
+        return err_set(rc, "the TFTP service does not serve ITLFile.tlv: %s",
+                       err_detail());
+    itl_checksums(buf, len, md5, got);
+    free(buf);
+    if (strcmp(got, sha1) != 0)
+        return err_set(ERR_IO, "the TFTP service at %s:%d serves ITL %s, not "
+                       "the installed %s", addr, n->cfg->tftp_port, got,
+                       sha1);
+    return ERR_OK;
+}
+
 int
-tftpnode_apply_reset(tftpnode_t *n, uint64_t job, const uint8_t *itl,
-                     size_t len, uint32_t timestamp,
+tftpnode_apply_reset(tftpnode_t *n, const tftpnode_order_t *o,
                      tftpnode_report_fn *report, void *arg)
 {
     itl_file_t *f = NULL;
     char md5[33], sha1[41];
     int rc;
 
-    itl_checksums(itl, len, md5, sha1);
-    rc = itl_file_parse(itl, len, &f);
+    itl_checksums(o->itl, o->len, md5, sha1);
+    rc = itl_file_parse(o->itl, o->len, &f);
     if (rc == ERR_OK)
-        rc = s_check_reset(n, f, timestamp, sha1);
+        rc = s_check_reset(n, f, o, sha1);
     itl_file_destroy(&f);
     if (rc == ERR_OK && n->in_reset && strcmp(sha1, n->sha1) == 0) {
         /* The same order again: report what is served, change nothing. */
-        n->last_job = job;
+        n->last_job = o->job;
         report(arg, ITL__RESET_STEP__TRANSFERRED, n->sha1, NULL);
         report(arg, ITL__RESET_STEP__RESTARTED, n->sha1, NULL);
         return s_save_state(n);
     }
     if (rc == ERR_OK)
-        rc = s_install(n, itl, len);
+        rc = s_install(n, o->itl, o->len);
     if (rc != ERR_OK) {
         log_warning("%s: refused reset job %" PRIu64 ": %s",
-                    n->cfg->hostname, job, err_detail());
+                    n->cfg->hostname, o->job, err_detail());
         report(arg, ITL__RESET_STEP__FAILED, n->sha1, err_detail());
         return rc;
     }
     n->in_reset = 1;
-    n->last_job = job;
-    n->last_reset_ts = timestamp;
+    n->last_job = o->job;
+    n->last_reset_ts = o->timestamp;
     snprintf(n->last_reset_sha1, sizeof(n->last_reset_sha1), "%s", sha1);
     rc = s_save_state(n);
     if (rc != ERR_OK)
         log_warning("%s", err_detail());
     log_notice("%s: installed the reset ITL of job %" PRIu64 " (sha1 %s)",
-               n->cfg->hostname, job, sha1);
+               n->cfg->hostname, o->job, sha1);
     report(arg, ITL__RESET_STEP__TRANSFERRED, sha1, NULL);
 
     rc = s_restart_service(n);
+    if (rc == ERR_OK)
+        rc = s_confirm_served(n, sha1);
     if (rc != ERR_OK) {
-        log_err("%s: cannot restart the TFTP service: %s", n->cfg->hostname,
-                err_detail());
+        log_err("%s: the TFTP service does not serve the reset ITL: %s",
+                n->cfg->hostname, err_detail());
         report(arg, ITL__RESET_STEP__FAILED, sha1, err_detail());
         return rc;
     }

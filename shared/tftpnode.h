@@ -49,12 +49,30 @@ int tftpnode_set_certset(tftpnode_t *n, const Itl__CertSet *set) WUR;
 /* Generation of the stored certificate set, 0 when none. */
 uint64_t tftpnode_certset_generation(const tftpnode_t *n);
 
+/* Nodes' clocks may differ by this much when an order's age is judged. */
+#define TFTPNODE_CLOCK_SKEW 5
+
+/* A reset order as the node receives it. */
+typedef struct {
+    uint64_t job;
+    const uint8_t *itl;
+    size_t len;
+    uint32_t timestamp;        /* TIMESTAMP of the ITL's header */
+    long long expires;         /* unix time after which it is stale; 0 none */
+    const uint8_t *signer_der; /* the ITLRecovery certificate that signed,
+                                  when not the cluster's one; or NULL */
+    size_t signer_len;
+} tftpnode_order_t;
+
 /*
- * Carries out a reset order, calling report for each step. Returns ERR_OK
- * when the node serves the file, else the failure (already reported).
+ * Carries out a reset order, calling report for each step: checks it (not
+ * expired, signed by the cluster's ITLRecovery certificate or by the
+ * restored ITLRecovery certificate the publisher named, not older than the
+ * last one), installs it in every folder, restarts the TFTP service and
+ * checks by TFTP that the service serves it. Returns ERR_OK when the node
+ * serves the file, else the failure (already reported).
  */
-int tftpnode_apply_reset(tftpnode_t *n, uint64_t job, const uint8_t *itl,
-                         size_t len, uint32_t timestamp,
+int tftpnode_apply_reset(tftpnode_t *n, const tftpnode_order_t *o,
                          tftpnode_report_fn *report, void *arg);
 
 /* SHA-1 (hex) and signer name of the ITL served now; "" when none. */

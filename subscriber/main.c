@@ -236,8 +236,15 @@ s_on_order(sub_t *s, const Itl__ResetOrder *o)
         s_report(&rc, ITL__RESET_STEP__FAILED, tftpnode_sha1(s->node), why);
         return;
     }
-    (void)tftpnode_apply_reset(s->node, o->job_id, o->itl.data, o->itl.len,
-                               o->timestamp, s_report, &rc);
+    tftpnode_order_t to = {o->job_id, o->itl.data, o->itl.len, o->timestamp,
+                           0, NULL, 0};
+    if (o->has_sent_at)
+        to.expires = (long long)o->sent_at + o->deadline_ms / 1000;
+    if (o->has_signer_der) {
+        to.signer_der = o->signer_der.data;
+        to.signer_len = o->signer_der.len;
+    }
+    (void)tftpnode_apply_reset(s->node, &to, s_report, &rc);
 }
 
 static void

@@ -90,6 +90,26 @@ grep -q "wrong administrator password (1 in a row)" "$d/pub/agent.log" &&
     bad "wrong password not logged"
 sleep 2.1
 
+# --- a file put in the publisher's folder by hand is not re-signed -------
+served=$(sha1_of "$d/pub/tftp/ITLFile.tlv")
+install -m 644 "$ITL_SAMPLES/itl/SCFFile.tlv" "$d/pub/tftp/ITLFile.tlv"
+set +e
+echo lab-admin-password |
+    "$cluster" admin pub utils itl reset localkey --password-stdin \
+        > "$d/foreign.out" 2> "$d/foreign.err"
+rc=$?
+set -e
+expect_eq "a foreign file in the publisher's folder stops the reset" "$rc" 1
+expect_eq "and says so" "$(cat "$d/foreign.err")" "Reset not started:\
+ $d/pub/tftp/ITLFile.tlv (SHA1 7bc2b30ebc2c52dcb6af9389af7a32e4a65be824) is\
+ not the ITL this node serves (SHA1 $served): it was changed outside the\
+ agent; run 'itl-admin utils service restart tftp' on the publisher to\
+ rebuild it, then reset again"
+"$cluster" fetch sub1 "$d/sub1/foreign.tlv"
+expect_eq "nothing was sent to the nodes" "$(sha1_of "$d/sub1/foreign.tlv")" \
+    "$sha"
+"$cluster" admin pub utils service restart tftp > /dev/null
+
 # --- a normal TFTP restart rebuilds the node's own ITL -----------------
 "$cluster" admin sub1 utils service restart tftp > "$d/restart.out"
 "$cluster" fetch sub1 "$d/sub1/normal.tlv"

@@ -170,9 +170,10 @@ s_apply(fx_t *f, itl_file_t *itl, uint64_t job)
     size_t len;
     const uint8_t *b = itl_file_bytes(itl, &len);
 
+    tftpnode_order_t o = {job, b, len, itl_file_timestamp(itl), 0, NULL, 0};
+
     f->nsteps = 0;
-    return tftpnode_apply_reset(f->node, job, b, len,
-                                itl_file_timestamp(itl), s_report, f);
+    return tftpnode_apply_reset(f->node, &o, s_report, f);
 }
 
 static void
@@ -295,8 +296,10 @@ test_garbage_refused(void **state)
     memset(junk, 0x41, sizeof(junk));
     s_file_sha1(tftpnode_itl_path(f->node), before);
     f->nsteps = 0;
-    assert_int_not_equal(tftpnode_apply_reset(f->node, 1, junk, sizeof(junk),
-                                              1, s_report, f), ERR_OK);
+    tftpnode_order_t o = {1, junk, sizeof(junk), 1, 0, NULL, 0};
+
+    assert_int_not_equal(tftpnode_apply_reset(f->node, &o, s_report, f),
+                         ERR_OK);
     assert_int_equal(f->steps[0], ITL__RESET_STEP__FAILED);
     s_file_sha1(tftpnode_itl_path(f->node), after);
     assert_string_equal(before, after);
@@ -337,6 +340,76 @@ test_reset_survives_agent_restart(void **state)
     itl_file_destroy(&itl);
 }
 
+static void
+test_expired_order_refused(void **state)
+{
+    fx_t *f = *state;
+    itl_file_t *itl = s_resigned(f, f->rec_key, f->rec_cert, 2000000000);
+    size_t len;
+    const uint8_t *b = itl_file_bytes(itl, &len);
+    tftpnode_order_t o = {4, b, len, 2000000000,
+                          (long long)time(NULL) - 60, NULL, 0};
+    char before[41], after[41];
+
+    s_file_sha1(tftpnode_itl_path(f->node), before);
+    f->nsteps = 0;
+    assert_int_equal(tftpnode_apply_reset(f->node, &o, s_report, f),
+                     ERR_TIMEOUT);
+    assert_int_equal(f->steps[0], ITL__RESET_STEP__FAILED);
+    assert_non_null(strstr(f->reasons[0], "the order expired 6"));
+    s_file_sha1(tftpnode_itl_path(f->node), after);
+    assert_string_equal(before, after);
+    itl_file_destroy(&itl);
+}
+
+/* remotekey: a restored ITLRecovery key, named by the order, is accepted;
+ * a certificate that is not an ITLRecovery one is not. */
+static void
+test_restored_signer(void **state)
+{
+    fx_t *f = *state;
+    keystore_org_t org = {"Voice", "Lab", "Lisbon", "Lisboa", "PT"};
+    EVP_PKEY *key = NULL, *key2 = NULL;
+    X509 *cert = NULL, *cert2 = NULL;
+    unsigned char *der = NULL, *der2 = NULL;
+    itl_file_t *itl, *itl2;
+    size_t len, len2;
+    const uint8_t *b, *b2;
+    int n, n2;
+
+    assert_int_equal(keystore_generate("ITLRECOVERY_oldpub", &org, 1024, 30,
+                                       &key, &cert), ERR_OK);
+    assert_int_equal(keystore_generate("intruder", &org, 1024, 30, &key2,
+                                       &cert2), ERR_OK);
+    n = i2d_X509(cert, &der);
+    n2 = i2d_X509(cert2, &der2);
+    itl2 = s_resigned(f, key2, cert2, 2000000000);
+    b2 = itl_file_bytes(itl2, &len2);
+    tftpnode_order_t bad = {1, b2, len2, 2000000000, 0, der2, (size_t)n2};
+    f->nsteps = 0;
+    assert_int_equal(tftpnode_apply_reset(f->node, &bad, s_report, f),
+                     ERR_UNTRUSTED);
+    assert_string_equal(f->reasons[0], "the ITL is not signed by the "
+                        "cluster's ITLRecovery key (the order's signer "
+                        "'intruder' is not an ITLRecovery certificate)");
+
+    itl = s_resigned(f, key, cert, 2000000001);
+    b = itl_file_bytes(itl, &len);
+    tftpnode_order_t good = {2, b, len, 2000000001, 0, der, (size_t)n};
+    f->nsteps = 0;
+    assert_int_equal(tftpnode_apply_reset(f->node, &good, s_report, f),
+                     ERR_OK);
+    assert_int_equal(f->steps[1], ITL__RESET_STEP__RESTARTED);
+    itl_file_destroy(&itl);
+    itl_file_destroy(&itl2);
+    OPENSSL_free(der);
+    OPENSSL_free(der2);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(key2);
+    X509_free(cert);
+    X509_free(cert2);
+}
+
 int
 main(void)
 {
@@ -355,6 +428,10 @@ main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_reset_survives_agent_restart,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_expired_order_refused, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_restored_signer, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
