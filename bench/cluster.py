@@ -225,7 +225,10 @@ class Bench:
                               capture_output=True, timeout=timeout)
 
     def active(self):
-        r = self.admin("show", "cluster", "--json")
+        try:
+            r = self.admin("show", "cluster", "--json", timeout=30)
+        except subprocess.TimeoutExpired:
+            return -1
         try:
             return sum(1 for m in json.loads(r.stdout)
                        if m["role"] == "subscriber" and
@@ -475,14 +478,19 @@ class UsualWay:
 
 RESTART_SCRIPT = r"""#!/bin/sh
 # Restarts the plain in.tftpd of one node: stop the running one, start a
-# new one on the same address, return once it listens.
+# new one on the same address, return once it listens. SIGKILL, not
+# SIGTERM: in.tftpd takes 1 to 2 s to act on SIGTERM here, and the usual way
+# should not be charged for that.
 set -e
 dir=$1
 addr=$2
 if [ -f "$dir/tftpd.pid" ]; then
     pid=$(cat "$dir/tftpd.pid")
-    kill "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+    kill -KILL "$pid" 2>/dev/null || true
+    # Gone, or a zombie that nobody has reaped yet (it holds no socket).
+    while grep -qs '^State:[[:space:]]*[^Z]' "/proc/$pid/status"; do
+        sleep 0.01
+    done
 fi
 /usr/sbin/in.tftpd --listen --address "$addr" --secure \
     --pidfile "$dir/tftpd.pid" "$dir/tftp" </dev/null >/dev/null 2>&1
