@@ -28,6 +28,7 @@ USUAL_TFTP_PORT = 6970
 KEY_BITS = 1024
 SUPERVISED_MAX = 50  # above this many subscribers: tftp_restart = none
 BENCHES = []
+USUALS = []
 
 
 def sub_ip(i):
@@ -372,6 +373,7 @@ class UsualWay:
         self.b = bench
         self.dir = os.path.join(bench.out, "ssh")
         self.sshd = None
+        USUALS.append(self)
 
     def setup(self):
         d = self.dir
@@ -471,7 +473,7 @@ class UsualWay:
         return time.monotonic() - t0
 
     def close(self):
-        if self.sshd:
+        if self.sshd and self.sshd.poll() is None:
             self.sshd.terminate()
             self.sshd.wait()
 
@@ -488,7 +490,9 @@ if [ -f "$dir/tftpd.pid" ]; then
     pid=$(cat "$dir/tftpd.pid")
     kill -KILL "$pid" 2>/dev/null || true
     # Gone, or a zombie that nobody has reaped yet (it holds no socket).
-    while grep -qs '^State:[[:space:]]*[^Z]' "/proc/$pid/status"; do
+    while st=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' \
+            "/proc/$pid/status" 2>/dev/null) && [ -n "$st" ] &&
+            [ "$st" != Z ]; do
         sleep 0.01
     done
 fi
@@ -592,3 +596,5 @@ if __name__ == "__main__":
     finally:
         for b in BENCHES:
             b.stop_all()
+        for u in USUALS:
+            u.close()
