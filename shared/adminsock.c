@@ -19,7 +19,7 @@ adminsock_bind(void *ctx, const char *path, int gid)
 {
     char endpoint[300];
     void *s;
-    int linger = 0;
+    int linger = 0, hwm = 0;
     int64_t max = ADMIN_MAX_MSG;
     mode_t old;
 
@@ -32,6 +32,12 @@ adminsock_bind(void *ctx, const char *path, int gid)
     }
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof(max));
+    /*
+     * No send limit: a ROUTER silently drops what goes over it, and a reset
+     * of 1000 nodes writes 3000 lines; a lost final event left itl-admin
+     * waiting for its timeout.
+     */
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
     /* A stale socket file of a dead agent would make the bind fail. */
     unlink(path);
     /* Create the socket file private from the start, not chmod it later. */
