@@ -5,6 +5,7 @@
 #   itl-lab subscriber   wait for the publisher's key, initialise (enrol) on
 #                        first start, run
 #   itl-lab phone        boot a simulated phone now and then (itl-phone)
+#   itl-lab boot         in a phone container: boot once, now
 #   itl-lab health       the health check of whichever of these runs here
 #
 # Environment (set by docker-compose.yml from deploy/.env):
@@ -117,25 +118,40 @@ run_subscriber() {
     exec itl-subscriber --config "$conf" --foreground run
 }
 
+phone_boot() {
+    itl-phone boot --name "${ITL_PHONE_NAME:?set ITL_PHONE_NAME}" \
+        --state /var/lib/itl-phone \
+        --server "${ITL_PHONE_SERVER:-publisher:$tftp_port}" "$@"
+}
+
+# Boots now and then; prints a line when the outcome changes.
 run_phone() {
-    local name=${ITL_PHONE_NAME:?set ITL_PHONE_NAME (SEP and 12 hex digits)}
-    local server=${ITL_PHONE_SERVER:-publisher:$tftp_port}
-    local every=${ITL_PHONE_INTERVAL:-30}
+    local every=${ITL_PHONE_INTERVAL:-30} line last=""
+    [ -n "${ITL_PHONE_NAME:-}" ] ||
+        die "set ITL_PHONE_NAME (SEP and 12 hex digits)"
     forget_passwords
     trap 'exit 0' TERM INT
-    say "phone $name boots from $server every $every s"
+    say "phone $ITL_PHONE_NAME boots from" \
+        "${ITL_PHONE_SERVER:-publisher:$tftp_port} every $every s"
     while :; do
-        itl-phone boot --name "$name" --state /var/lib/itl-phone \
-            --server "$server" || true
+        line=$(phone_boot 2>&1) || true
+        [ "$line" = "$last" ] || echo "$line"
+        last=$line
         sleep "$every" &
         wait $! || true
     done
 }
 
+# Agents: the agent answers and serves an ITL that carries the
+# publisher's ITLRecovery certificate (a subscriber has it once it has
+# joined the cluster). Phones: the last boot accepted the node's ITL.
 health() {
     case "$(cat /tmp/itl-lab.role 2>/dev/null)" in
-    publisher | subscriber) itl-admin status >/dev/null ;;
-    phone) [ -f /var/lib/itl-phone/status ] ;;
+    publisher | subscriber)
+        itl-admin status >/dev/null &&
+            itl-admin show itl | grep -q 'CN=ITLRECOVERY_'
+        ;;
+    phone) grep -q ': accepted ITL' /var/lib/itl-phone/status ;;
     *) exit 1 ;;
     esac
 }
@@ -148,6 +164,11 @@ publisher | subscriber | phone)
     "run_$role" "$@"
     ;;
 health) health ;;
+boot)
+    # A phone boots once, now: docker-compose exec phone1 itl-lab boot
+    shift
+    phone_boot "$@"
+    ;;
 *)
     # Anything else is run as is (a shell, itl-admin ...).
     exec "$@"
