@@ -29,6 +29,8 @@
 #include "publisher.h"
 
 #define ENROL_TIMEOUT_MS 30000
+/* Registrations closer than this share one certificate-set broadcast. */
+#define CERTSET_COALESCE_MS 300
 
 /* ---- persisted members ------------------------------------------------- */
 
@@ -413,9 +415,12 @@ s_on_register(pub_t *p, transport_msg_t *msg)
     pub_history_seen(p, m->host, m->sha1, m->signer,
                      reg->itl_recovery_sha1);
     s_welcome(p, msg, 0);
-    if (pub_certset_refresh(p) != ERR_OK)
-        log_err("cannot rebuild the certificate set: %s", err_detail());
-    s_send_certset(p, m);
+    /* The new node gets the current set now; the set with its own TVS
+     * goes to everyone at the next tick, once for all the registrations
+     * of a burst (a cluster forming, or the publisher restarting). */
+    if (p->certset != NULL)
+        s_send_certset(p, m);
+    p->certset_dirty = 1;
 }
 
 static void
@@ -476,6 +481,13 @@ void
 pub_cluster_tick(pub_t *p)
 {
     long long now = time_mono_ms();
+
+    if (p->certset_dirty && now - p->certset_at >= CERTSET_COALESCE_MS) {
+        p->certset_dirty = 0;
+        p->certset_at = now;
+        if (pub_certset_refresh(p) != ERR_OK)
+            log_err("cannot rebuild the certificate set: %s", err_detail());
+    }
 
     pub_history_seen(p, p->cfg.hostname, tftpnode_sha1(p->node),
                      tftpnode_signer(p->node),
@@ -569,7 +581,7 @@ s_on_hello(pub_t *p, transport_msg_t *msg)
     }
     e = s_pending_slot(p, msg, 1);
     if (e == NULL) {
-        s_enrol_result(p, msg, 0, "too many enrolments at once; retry");
+        s_enrol_result(p, msg, 0, ENROL_BUSY);
         return;
     }
     memcpy(e->rid, msg->rid, msg->ridlen);

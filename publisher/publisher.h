@@ -114,6 +114,8 @@ typedef struct {
     size_t nmembers;
     pending_t pending[PUB_MAX_PENDING];
     Itl__CertSet *certset;
+    int certset_dirty;        /* a registration changed it; send soon */
+    long long certset_at;     /* time_mono_ms of the last rebuild */
     job_t job;
     uint64_t last_job;
     uint32_t last_ts;

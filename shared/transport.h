@@ -12,8 +12,13 @@
 #include "err.h"
 
 #define TRANSPORT_PROTOCOL_VERSION 1
-/* The largest message any agent accepts: an ITL (64 KiB) plus room. */
-#define TRANSPORT_MAX_MSG (256 * 1024)
+/*
+ * The largest message any agent accepts. The certificate set is the largest
+ * one: two certificates per node, about 2 MiB for 1000 nodes of 2048 bits.
+ */
+#define TRANSPORT_MAX_MSG (4 * 1024 * 1024)
+/* The answer a busy publisher gives to an enrolment: try again later. */
+#define ENROL_BUSY "too many enrolments at once; retry"
 /* ZAP domains: enrolled nodes only, or anyone (enrolment socket). */
 #define TRANSPORT_DOMAIN_CLUSTER "cluster"
 #define TRANSPORT_DOMAIN_ENROL "enrol"

@@ -79,6 +79,14 @@ s_enrol_once(sub_t *s, void *sock)
     rc = s_enrol_exchange(s, sock, &out, &in);
     if (rc != ERR_OK)
         return rc;
+    if (in->body_case == ITL__ENVELOPE__BODY_ENROL_RESULT &&
+        in->enrol_result->reason != NULL &&
+        strcmp(in->enrol_result->reason, ENROL_BUSY) == 0) {
+        /* Many nodes enrol at once: wait and try again. */
+        itl__envelope__free_unpacked(in, NULL);
+        return err_set(ERR_TIMEOUT, "the publisher is busy enrolling other "
+                       "nodes");
+    }
     if (in->body_case != ITL__ENVELOPE__BODY_ENROL_CHALLENGE ||
         in->enrol_challenge->nonce.len != 32) {
         rc = err_set(ERR_REFUSED, "the publisher refused the enrolment: %s",
@@ -136,8 +144,10 @@ s_enrol(sub_t *s)
                  endpoint);
         rc = s_enrol_once(s, sock);
         zmq_close(sock);
-        if (rc == ERR_TIMEOUT)
+        if (rc == ERR_TIMEOUT) {
             log_warning("%s: %s; retrying", s->cfg.hostname, err_detail());
+            sleep(1);
+        }
     }
     if (rc != ERR_OK)
         return rc;

@@ -142,7 +142,7 @@ COMP_WORDS=("$1/usr/bin/itl-admin" utils itl reset localkey --); COMP_CWORD=5
 _itl_admin; echo "${COMPREPLY[*]}"
 COMP_WORDS=(itl-phone st); COMP_CWORD=1; _itl_phone; echo "${COMPREPLY[*]}"
 ' _ "$r" 2>&1)
-expect_eq "bash completion" "$out" "cluster itl
+expect_eq "bash completion" "$out" "backup cluster itl reset
 --config --password-stdin
 status"
 
