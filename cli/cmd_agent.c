@@ -44,11 +44,20 @@ s_opts(const char *words, int argc, char **argv, agent_opts_t *o)
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {
-        case 's': o->socket = optarg; break;
-        case 'c': o->config = optarg; break;
-        case 'p': o->password_stdin = 1; break;
-        case 'j': o->json = 1; break;
-        default: return cmd_usage(words);
+        case 's':
+            o->socket = optarg;
+            break;
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'p':
+            o->password_stdin = 1;
+            break;
+        case 'j':
+            o->json = 1;
+            break;
+        default:
+            return cmd_usage(words);
         }
     }
     if (optind < argc)
@@ -60,9 +69,9 @@ s_opts(const char *words, int argc, char **argv, agent_opts_t *o)
 static int
 s_socket_path(const agent_opts_t *o, char *buf, size_t len)
 {
-    static const char *const defaults[] = {
-        "/etc/itl-recovery/publisher.conf",
-        "/etc/itl-recovery/subscriber.conf", NULL};
+    static const char *const defaults[] = {"/etc/itl-recovery/publisher.conf",
+                                           "/etc/itl-recovery/subscriber.conf",
+                                           NULL};
     const char *env = getenv("ITL_ADMIN_SOCKET");
     const char *conf = o->config;
     config_t c;
@@ -76,7 +85,8 @@ s_socket_path(const agent_opts_t *o, char *buf, size_t len)
             conf = defaults[i];
     }
     if (conf == NULL) {
-        fprintf(stderr, "itl-admin: no agent configuration in "
+        fprintf(stderr,
+                "itl-admin: no agent configuration in "
                 "/etc/itl-recovery; give --config FILE or --socket PATH\n");
         return -1;
     }
@@ -113,8 +123,7 @@ s_call(const char *words, int argc, char **argv, int needs_password)
          * the command itself, before anything is typed. */
         char role[32] = "";
         char *q[] = {"role"};
-        rc = adminsock_query(sock, 1, q, NULL, 0, 10000, role,
-                             sizeof(role));
+        rc = adminsock_query(sock, 1, q, NULL, 0, 10000, role, sizeof(role));
         if (rc != 0)
             return rc;
         needs_password = strcmp(role, "publisher") == 0;
@@ -156,8 +165,7 @@ cmd_show_itl_cluster(int argc, char **argv)
 }
 
 int
-cmd_agent_socket(const char *socket, const char *config, char *buf,
-                 size_t len)
+cmd_agent_socket(const char *socket, const char *config, char *buf, size_t len)
 {
     agent_opts_t o;
 

@@ -63,8 +63,8 @@ s_check_password(pub_t *p, const adminsock_req_t *r)
     long long lock = 1000LL << (p->bad_passwords < 5 ? p->bad_passwords : 5);
     p->locked_until = now + (lock < LOCK_MAX_MS ? lock : LOCK_MAX_MS);
     log_warning("wrong administrator password (%d in a row); admin "
-                "commands locked for %lld ms", p->bad_passwords,
-                p->locked_until - now);
+                "commands locked for %lld ms",
+                p->bad_passwords, p->locked_until - now);
     adminsock_line(p->admin, r->rid, r->ridlen, 1,
                    "Wrong administrator password");
     return ERR_PASSWORD;
@@ -140,8 +140,8 @@ s_show_cluster(pub_t *p, const adminsock_req_t *r)
         adminsock_line(p->admin, r->rid, r->ridlen, 0, "[");
     else
         adminsock_line(p->admin, r->rid, r->ridlen, 0,
-                       "%-20s %-10s %-7s %-40s %s", "NODE", "ROLE",
-                       "STATE", "ITL SHA1", "SIGNER");
+                       "%-20s %-10s %-7s %-40s %s", "NODE", "ROLE", "STATE",
+                       "ITL SHA1", "SIGNER");
     for (size_t i = 0; i < n; i++) {
         s_node_view(p, i, &v);
         if (json)
@@ -152,8 +152,8 @@ s_show_cluster(pub_t *p, const adminsock_req_t *r)
                            i + 1 < n ? "," : "");
         else
             adminsock_line(p->admin, r->rid, r->ridlen, 0,
-                           "%-20s %-10s %-7s %-40s %s", v.node, v.role,
-                           v.state, s_or_dash(v.sha1), s_or_dash(v.signer));
+                           "%-20s %-10s %-7s %-40s %s", v.node, v.role, v.state,
+                           s_or_dash(v.sha1), s_or_dash(v.signer));
     }
     if (json)
         adminsock_line(p->admin, r->rid, r->ridlen, 0, "]");
@@ -203,8 +203,8 @@ s_show_itl_cluster(pub_t *p, const adminsock_req_t *r)
                            "\"signer\":\"%s\",\"recovery\":\"%s\","
                            "\"recovery_sha1\":\"%s\",\"since\":%lld}%s",
                            v.node, v.role, v.state, v.sha1,
-                           s_json(v.signer, esc, sizeof(esc)), rec,
-                           v.recovery, since, i + 1 < n ? "," : "");
+                           s_json(v.signer, esc, sizeof(esc)), rec, v.recovery,
+                           since, i + 1 < n ? "," : "");
         else
             adminsock_line(p->admin, r->rid, r->ridlen, 0,
                            "%-20s %-7s %-40s %-8s %-20s %s", v.node, v.state,
@@ -261,11 +261,10 @@ pub_admin_on_request(pub_t *p)
 {
     static const char *const reset[] = {"utils", "itl", "reset", "localkey",
                                         NULL};
-    static const char *const remote[] = {"utils", "itl", "reset",
-                                         "remotekey", NULL};
+    static const char *const remote[] = {"utils", "itl", "reset", "remotekey",
+                                         NULL};
     static const char *const cluster[] = {"show", "cluster", NULL};
-    static const char *const itlcluster[] = {"show", "itl", "cluster",
-                                             NULL};
+    static const char *const itlcluster[] = {"show", "itl", "cluster", NULL};
     static const char *const history[] = {"itl-history", NULL};
     static const char *const regen[] = {"set", "cert", "regen", NULL};
     static const char *const lastjob[] = {"show", "reset", NULL};
@@ -308,7 +307,8 @@ pub_admin_on_request(pub_t *p)
     } else {
         adminsock_line(p->admin, r.rid, r.ridlen, 1,
                        "The publisher agent does not know the command "
-                       "'%.64s'", r.req->argv[0]);
+                       "'%.64s'",
+                       r.req->argv[0]);
         adminsock_done(p->admin, r.rid, r.ridlen, 2);
     }
     adminsock_req_clear(&r);

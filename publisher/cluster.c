@@ -327,8 +327,8 @@ pub_certset_refresh(pub_t *p)
     }
     s_certset_free(p->certset);
     p->certset = cs;
-    log_info("certificate set %016" PRIx64 ": %zu certificates",
-             cs->generation, cs->n_certs);
+    log_info("certificate set %016" PRIx64 ": %zu certificates", cs->generation,
+             cs->n_certs);
     rc = tftpnode_set_certset(p->node, cs);
     for (size_t i = 0; i < p->nmembers; i++) {
         if (pub_member_active(p, &p->members[i]))
@@ -382,14 +382,14 @@ s_on_register(pub_t *p, transport_msg_t *msg)
 
     if (strcmp(reg->hostname, msg->user) != 0) {
         log_warning("dropped a registration as '%.63s' from %s, whose key "
-                    "is enrolled as %s", reg->hostname, msg->peer,
-                    msg->user);
+                    "is enrolled as %s",
+                    reg->hostname, msg->peer, msg->user);
         return;
     }
-    if (!s_valid_cert(&reg->callmanager_der) ||
-        !s_valid_cert(&reg->tvs_der)) {
+    if (!s_valid_cert(&reg->callmanager_der) || !s_valid_cert(&reg->tvs_der)) {
         log_warning("dropped the registration of %s: its certificates are "
-                    "not valid DER X.509", msg->user);
+                    "not valid DER X.509",
+                    msg->user);
         return;
     }
     known = pub_member_find(p, msg->user) != NULL;
@@ -410,10 +410,8 @@ s_on_register(pub_t *p, transport_msg_t *msg)
     s_member_save(p, m);
     log_notice("%s %s from %s (TFTP %s, serving ITL %s)",
                known ? "re-registered" : "registered", m->host, msg->peer,
-               m->tftp ? m->address : "none",
-               m->sha1[0] ? m->sha1 : "none");
-    pub_history_seen(p, m->host, m->sha1, m->signer,
-                     reg->itl_recovery_sha1);
+               m->tftp ? m->address : "none", m->sha1[0] ? m->sha1 : "none");
+    pub_history_seen(p, m->host, m->sha1, m->signer, reg->itl_recovery_sha1);
     s_welcome(p, msg, 0);
     /* The new node gets the current set now; the set with its own TVS
      * goes to everyone at the next tick, once for all the registrations
@@ -490,8 +488,7 @@ pub_cluster_tick(pub_t *p)
     }
 
     pub_history_seen(p, p->cfg.hostname, tftpnode_sha1(p->node),
-                     tftpnode_signer(p->node),
-                     tftpnode_recovery_sha1(p->node));
+                     tftpnode_signer(p->node), tftpnode_recovery_sha1(p->node));
     for (size_t i = 0; i < p->nmembers; i++) {
         member_t *m = &p->members[i];
         long long quiet = now - m->last_seen;
@@ -499,7 +496,8 @@ pub_cluster_tick(pub_t *p)
         if (m->connected && quiet > p->cfg.heartbeat_timeout_ms &&
             quiet <= p->cfg.heartbeat_timeout_ms + 1000)
             log_warning("%s stopped sending heartbeats %lld ms ago; it is "
-                        "no longer an active TFTP node", m->host, quiet);
+                        "no longer an active TFTP node",
+                        m->host, quiet);
     }
     for (size_t i = 0; i < PUB_MAX_PENDING; i++) {
         if (p->pending[i].ridlen &&
@@ -520,8 +518,7 @@ s_enrol_answer(pub_t *p, const transport_msg_t *msg, Itl__Envelope *env)
 }
 
 static void
-s_enrol_result(pub_t *p, const transport_msg_t *msg, int ok,
-               const char *reason)
+s_enrol_result(pub_t *p, const transport_msg_t *msg, int ok, const char *reason)
 {
     Itl__Envelope env = ITL__ENVELOPE__INIT;
     Itl__EnrolResult r = ITL__ENROL_RESULT__INIT;
@@ -565,8 +562,7 @@ s_on_hello(pub_t *p, transport_msg_t *msg)
     pending_t *e;
 
     if (h->curve_public.len != 32 || !protocheck_hostname(h->hostname)) {
-        log_warning("refused an enrolment from %s: malformed hello",
-                    msg->peer);
+        log_warning("refused an enrolment from %s: malformed hello", msg->peer);
         s_enrol_result(p, msg, 0, "malformed enrolment request");
         return;
     }
@@ -574,8 +570,8 @@ s_on_hello(pub_t *p, transport_msg_t *msg)
     /* The key to enrol must be the one this connection proved it holds. */
     if (strcmp(key, msg->user) != 0) {
         log_warning("refused an enrolment of %.63s from %s: the key in the "
-                    "request is not the connection's key", h->hostname,
-                    msg->peer);
+                    "request is not the connection's key",
+                    h->hostname, msg->peer);
         s_enrol_result(p, msg, 0, "key mismatch");
         return;
     }
@@ -617,7 +613,8 @@ s_on_proof(pub_t *p, transport_msg_t *msg)
         pr->mac.len != sizeof(want) ||
         CRYPTO_memcmp(want, pr->mac.data, sizeof(want)) != 0) {
         log_warning("refused the enrolment of %s from %s: it does not know "
-                    "the cluster security password", e->host, msg->peer);
+                    "the cluster security password",
+                    e->host, msg->peer);
         s_enrol_result(p, msg, 0, "wrong cluster security password");
         memset(e, 0, sizeof(*e));
         return;
@@ -627,8 +624,8 @@ s_on_proof(pub_t *p, transport_msg_t *msg)
     f = fopen(path, "a");
     if (f == NULL || fputs(line, f) < 0 || fflush(f) != 0 ||
         fsync(fileno(f)) != 0) {
-        log_err("cannot record the enrolment of %s in %s: %s", e->host,
-                path, strerror(errno));
+        log_err("cannot record the enrolment of %s in %s: %s", e->host, path,
+                strerror(errno));
         if (f)
             fclose(f);
         s_enrol_result(p, msg, 0, "the publisher cannot record the key");
@@ -655,6 +652,7 @@ pub_enrol_on_message(pub_t *p, transport_msg_t *msg)
         break;
     default:
         log_warning("dropped a non-enrolment message from %s on the "
-                    "enrolment socket", msg->peer);
+                    "enrolment socket",
+                    msg->peer);
     }
 }

@@ -61,9 +61,9 @@ s_remove_old_itls(const char *state, uint64_t keep)
 }
 
 int
-journal_start(const char *state, uint64_t id, uint32_t ts,
-              const char *sha1, const uint8_t *itl, size_t len,
-              const char *const *hosts, size_t nhosts)
+journal_start(const char *state, uint64_t id, uint32_t ts, const char *sha1,
+              const uint8_t *itl, size_t len, const char *const *hosts,
+              size_t nhosts)
 {
     char path[400], name[64];
     char *text;
@@ -82,11 +82,10 @@ journal_start(const char *state, uint64_t id, uint32_t ts,
     text = malloc(cap);
     if (text == NULL)
         return err_set(ERR_NOMEM, "out of memory writing the job journal");
-    used = (size_t)snprintf(text, cap, "job %" PRIu64 " %u %s\n", id, ts,
-                            sha1);
+    used = (size_t)snprintf(text, cap, "job %" PRIu64 " %u %s\n", id, ts, sha1);
     for (size_t i = 0; i < nhosts; i++)
-        used += (size_t)snprintf(text + used, cap - used, "node %s\n",
-                                 hosts[i]);
+        used +=
+            (size_t)snprintf(text + used, cap - used, "node %s\n", hosts[i]);
     /* Only the last job matters: each job starts the file anew. */
     s_path(state, "current.log", path, sizeof(path));
     rc = fs_write_durable(path, text, used, 0644, 0);
@@ -187,8 +186,7 @@ journal_last(const char *state, journal_job_t *job)
         if (strchr(line, '\n') == NULL && feof(f))
             break;
         if (s_line(job, line) < 0) {
-            rc = err_set(ERR_FORMAT, "%s:%d: not a journal line", path,
-                         lineno);
+            rc = err_set(ERR_FORMAT, "%s:%d: not a journal line", path, lineno);
             break;
         }
     }

@@ -27,14 +27,14 @@ typedef struct {
     uint64_t id;
     uint32_t timestamp;
     char sha1[41];
-    int ended;       /* a done line was written */
+    int ended; /* a done line was written */
     int complete;
     size_t nnodes;
     struct {
         char host[64];
-        int state;   /* enum job_node_state of publisher.h, JN_SENT if no
-                        final step was recorded */
-    } *nodes;
+        int state; /* enum job_node_state of publisher.h, JN_SENT if no
+                      final step was recorded */
+    } * nodes;
 } journal_job_t;
 
 /*
@@ -48,9 +48,9 @@ int journal_last(const char *state, journal_job_t *job) WUR;
  * Starts a job: writes its ITL to STATE/jobs/ID.tlv and its job and node
  * lines, both fsynced. Older .tlv files are removed.
  */
-int journal_start(const char *state, uint64_t id, uint32_t ts,
-                  const char *sha1, const uint8_t *itl, size_t len,
-                  const char *const *hosts, size_t nhosts) WUR;
+int journal_start(const char *state, uint64_t id, uint32_t ts, const char *sha1,
+                  const uint8_t *itl, size_t len, const char *const *hosts,
+                  size_t nhosts) WUR;
 
 /* Records a node's final step (1 restarted, 0 failed). */
 void journal_step(const char *state, const char *host, int restarted);
@@ -59,7 +59,6 @@ void journal_step(const char *state, const char *host, int restarted);
 void journal_done(const char *state, int complete);
 
 /* Reads STATE/jobs/ID.tlv. The caller frees *buf. */
-int journal_itl(const char *state, uint64_t id, uint8_t **buf,
-                size_t *len) WUR;
+int journal_itl(const char *state, uint64_t id, uint8_t **buf, size_t *len) WUR;
 
 #endif

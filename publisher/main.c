@@ -45,7 +45,8 @@ s_open_sockets(pub_t *p)
     if (p->admin == NULL)
         return ERR_NET;
     log_notice("publisher %s listening on %s (enrolment on %s), admin "
-               "socket %s", p->cfg.hostname, cluster, enrol, admin);
+               "socket %s",
+               p->cfg.hostname, cluster, enrol, admin);
     return ERR_OK;
 }
 
@@ -95,7 +96,8 @@ s_run(pub_t *p)
     if ((rc = agent_curve_keys(&p->cfg, &p->keys)) != ERR_OK ||
         (rc = agent_enrol_key(&p->cfg, p->enrol_key)) != ERR_OK) {
         log_err("%s: cannot load the node's keys: %s (did you run "
-                "'itl-publisher init'?)", p->cfg.hostname, err_detail());
+                "'itl-publisher init'?)",
+                p->cfg.hostname, err_detail());
         return 1;
     }
     if ((rc = s_open_sockets(p)) != ERR_OK) {
@@ -120,7 +122,8 @@ s_run(pub_t *p)
         if (pub_reset_describe_last(p, last, sizeof(last)) == ERR_REFUSED)
             log_warning("%s. Run 'itl-admin utils itl reset localkey' again "
                         "to finish it; nodes that confirmed it are not "
-                        "changed", last);
+                        "changed",
+                        last);
     }
     log_notice("publisher %s ready: %zu known subscribers, serving ITL %s",
                p->cfg.hostname, p->nmembers, tftpnode_sha1(p->node));

@@ -28,12 +28,12 @@ typedef struct {
     int tftp;
     uint8_t rid[256];
     size_t ridlen;
-    long long last_seen;   /* time_mono_ms of the last message */
-    int connected;         /* heard from since the publisher started */
-    Itl__Register *reg;    /* as registered: certificates, ITL state */
+    long long last_seen; /* time_mono_ms of the last message */
+    int connected;       /* heard from since the publisher started */
+    Itl__Register *reg;  /* as registered: certificates, ITL state */
     char sha1[41];
     char signer[160];
-    char recovery[41];     /* ITLRecovery certificate its ITL holds */
+    char recovery[41]; /* ITLRecovery certificate its ITL holds */
 } member_t;
 
 /* One ITL a node served (history.c). Times are unix seconds. */
@@ -83,10 +83,10 @@ typedef struct {
     char sha1[41];
     size_t nnodes;
     job_node_t *nodes;
-    uint8_t *signer_der;  /* remotekey: the restored ITLRecovery cert */
+    uint8_t *signer_der; /* remotekey: the restored ITLRecovery cert */
     size_t signer_len;
-    long long sent_at;    /* unix time the orders went out */
-    uint8_t *newkey;      /* remotekey: the fetched ITLRecovery.p12 */
+    long long sent_at; /* unix time the orders went out */
+    uint8_t *newkey;   /* remotekey: the fetched ITLRecovery.p12 */
     size_t newkeylen;
     char newkey_from[512];
 } job_t;
@@ -97,16 +97,16 @@ typedef struct {
     X509 *cert;
     const uint8_t *p12; /* the key file, installed when the reset is done */
     size_t p12len;
-    const char *from;   /* where it came from, sftp://USER@HOST:PORT/PATH */
+    const char *from; /* where it came from, sftp://USER@HOST:PORT/PATH */
 } pub_reset_key_t;
 
 typedef struct {
     config_t cfg;
     void *ctx;
     zap_t *zap;
-    void *cluster;  /* ROUTER: enrolled subscribers */
-    void *enrol;    /* ROUTER: enrolment, any CURVE key */
-    void *admin;    /* ROUTER: itl-admin on ipc */
+    void *cluster; /* ROUTER: enrolled subscribers */
+    void *enrol;   /* ROUTER: enrolment, any CURVE key */
+    void *admin;   /* ROUTER: itl-admin on ipc */
     curve_keys_t keys;
     uint8_t enrol_key[32];
     tftpnode_t *node;
@@ -114,14 +114,14 @@ typedef struct {
     size_t nmembers;
     pending_t pending[PUB_MAX_PENDING];
     Itl__CertSet *certset;
-    int certset_dirty;        /* a registration changed it; send soon */
-    long long certset_at;     /* time_mono_ms of the last rebuild */
+    int certset_dirty;    /* a registration changed it; send soon */
+    long long certset_at; /* time_mono_ms of the last rebuild */
     job_t job;
     uint64_t last_job;
     uint32_t last_ts;
-    backup_nag_t nag;         /* daily warning until the key is saved */
-    int bad_passwords;        /* in a row */
-    long long locked_until;   /* wrong-password slow-down */
+    backup_nag_t nag;       /* daily warning until the key is saved */
+    int bad_passwords;      /* in a row */
+    long long locked_until; /* wrong-password slow-down */
     pub_history_t *history;
 } pub_t;
 
@@ -137,8 +137,7 @@ int pub_certset_refresh(pub_t *p) WUR;
 /* reset.c: with NULL, the reset is signed with the local key file. */
 void pub_reset_start(pub_t *p, const uint8_t *rid, size_t ridlen,
                      const pub_reset_key_t *with);
-void pub_reset_on_report(pub_t *p, const char *host,
-                         const Itl__ResetReport *r);
+void pub_reset_on_report(pub_t *p, const char *host, const Itl__ResetReport *r);
 void pub_reset_tick(pub_t *p);
 int pub_jobs_load(pub_t *p) WUR;
 /*

@@ -27,8 +27,7 @@
 
 #define JOBS_STATE "jobs.state"
 
-static void
-s_say(pub_t *p, int is_err, const char *fmt, ...) PRINTF_LIKE(3, 4);
+static void s_say(pub_t *p, int is_err, const char *fmt, ...) PRINTF_LIKE(3, 4);
 
 static void
 s_say(pub_t *p, int is_err, const char *fmt, ...)
@@ -57,8 +56,10 @@ pub_jobs_load(pub_t *p)
     if (fscanf(f, "last_job = %" SCNu64 " last_ts = %u", &p->last_job,
                &p->last_ts) != 2) {
         fclose(f);
-        return err_set(ERR_FORMAT, "%s is damaged; expected last_job and "
-                       "last_ts lines", path);
+        return err_set(ERR_FORMAT,
+                       "%s is damaged; expected last_job and "
+                       "last_ts lines",
+                       path);
     }
     fclose(f);
     return ERR_OK;
@@ -96,18 +97,22 @@ s_finish_key(pub_t *p, int complete)
     if (j->newkey == NULL)
         return;
     if (!complete) {
-        s_say(p, 1, "The local ITLRecovery.p12 was not replaced, because "
+        s_say(p, 1,
+              "The local ITLRecovery.p12 was not replaced, because "
               "the reset is incomplete.");
         return;
     }
     if (pub_key_adopt(p, j) != ERR_OK) {
-        s_say(p, 1, "The reset is done, but the fetched key file could not "
-              "replace the local one: %s", err_detail());
+        s_say(p, 1,
+              "The reset is done, but the fetched key file could not "
+              "replace the local one: %s",
+              err_detail());
         log_err("remotekey: cannot install the fetched key file: %s",
                 err_detail());
         return;
     }
-    s_say(p, 0, "The fetched ITLRecovery.p12 replaced the local key file; "
+    s_say(p, 0,
+          "The fetched ITLRecovery.p12 replaced the local key file; "
           "the previous one is kept as ITLRecovery.p12.prev.");
 }
 
@@ -122,23 +127,27 @@ s_finish(pub_t *p)
             ok++;
     }
     if (ok == j->nnodes) {
-        s_say(p, 0, "Reset complete: all %zu active TFTP nodes serve the "
+        s_say(p, 0,
+              "Reset complete: all %zu active TFTP nodes serve the "
               "reset ITL (SHA1 %s). Reset the phones now so that they "
-              "download it.", j->nnodes, j->sha1);
+              "download it.",
+              j->nnodes, j->sha1);
         log_notice("reset job %" PRIu64 " complete on %zu nodes", j->id,
                    j->nnodes);
     } else {
-        s_say(p, 1, "Reset incomplete: %zu of %zu active TFTP nodes serve "
-              "the reset ITL (SHA1 %s).", ok, j->nnodes, j->sha1);
+        s_say(p, 1,
+              "Reset incomplete: %zu of %zu active TFTP nodes serve "
+              "the reset ITL (SHA1 %s).",
+              ok, j->nnodes, j->sha1);
         for (size_t i = 0; i < j->nnodes; i++) {
             if (j->nodes[i].state != JN_RESTARTED)
-                s_say(p, 1, "  %s: %s", j->nodes[i].host,
-                      j->nodes[i].reason);
+                s_say(p, 1, "  %s: %s", j->nodes[i].host, j->nodes[i].reason);
         }
-        s_say(p, 1, "Fix the nodes above and run the reset again; nodes "
+        s_say(p, 1,
+              "Fix the nodes above and run the reset again; nodes "
               "that are done are not harmed by a rerun.");
-        log_warning("reset job %" PRIu64 " incomplete: %zu of %zu nodes",
-                    j->id, ok, j->nnodes);
+        log_warning("reset job %" PRIu64 " incomplete: %zu of %zu nodes", j->id,
+                    ok, j->nnodes);
     }
     journal_done(p->cfg.state_dir, ok == j->nnodes);
     s_finish_key(p, ok == j->nnodes);
@@ -175,7 +184,8 @@ pub_reset_on_report(pub_t *p, const char *host, const Itl__ResetReport *r)
     if (!p->job.running || r->job_id != p->job.id ||
         (n = s_job_node(p, host)) == NULL) {
         log_info("ignored a report of job %" PRIu64 " from %s (late or "
-                 "unknown)", r->job_id, host);
+                 "unknown)",
+                 r->job_id, host);
         return;
     }
     if (n->state == JN_FAILED || n->state == JN_RESTARTED)
@@ -193,8 +203,10 @@ pub_reset_on_report(pub_t *p, const char *host, const Itl__ResetReport *r)
     case ITL__RESET_STEP__RESTARTED:
         if (strcmp(n->sha1, p->job.sha1) != 0) {
             n->state = JN_FAILED;
-            snprintf(n->reason, sizeof(n->reason), "serves ITL %s, not the "
-                     "reset ITL", n->sha1);
+            snprintf(n->reason, sizeof(n->reason),
+                     "serves ITL %s, not the "
+                     "reset ITL",
+                     n->sha1);
             s_say(p, 1, "Reset failed on node %s: %s", host, n->reason);
             break;
         }
@@ -207,8 +219,8 @@ pub_reset_on_report(pub_t *p, const char *host, const Itl__ResetReport *r)
         snprintf(n->reason, sizeof(n->reason), "%.200s",
                  r->reason ? r->reason : "failed without a reason");
         s_say(p, 1, "Reset failed on node %s: %s", host, n->reason);
-        log_warning("reset job %" PRIu64 " failed on %s: %s", p->job.id,
-                    host, n->reason);
+        log_warning("reset job %" PRIu64 " failed on %s: %s", p->job.id, host,
+                    n->reason);
     }
     s_check_done(p);
 }
@@ -228,7 +240,8 @@ pub_reset_tick(pub_t *p)
             snprintf(n->reason, sizeof(n->reason), "no answer within %d ms",
                      p->cfg.reset_timeout_ms);
         else
-            snprintf(n->reason, sizeof(n->reason), "installed, but no "
+            snprintf(n->reason, sizeof(n->reason),
+                     "installed, but no "
                      "confirmation of the TFTP restart within %d ms",
                      p->cfg.reset_timeout_ms);
         s_say(p, 1, "No answer from node %s: %s", n->host, n->reason);
@@ -253,7 +266,8 @@ s_check_source(pub_t *p, const itl_file_t *cur)
     b = itl_file_bytes(cur, &len);
     itl_checksums(b, len, md5, sha1);
     if (strcmp(sha1, tftpnode_sha1(p->node)) != 0)
-        return err_set(ERR_REFUSED, "%s (SHA1 %s) is not the ITL this node "
+        return err_set(ERR_REFUSED,
+                       "%s (SHA1 %s) is not the ITL this node "
                        "serves (SHA1 %s): it was changed outside the agent; "
                        "run 'itl-admin utils service restart tftp' on the "
                        "publisher to rebuild it, then reset again",
@@ -274,8 +288,7 @@ s_check_holds(const itl_file_t *cur, X509 *rec)
     int n = i2d_X509(rec, &der), found = 0;
     char serial[80] = "";
 
-    for (size_t i = 0; n > 0 && !found && i < itl_file_record_count(cur);
-         i++) {
+    for (size_t i = 0; n > 0 && !found && i < itl_file_record_count(cur); i++) {
         const itl_record_t *r = itl_file_record(cur, i);
         found = r->function == ITL_ROLE_SAST && r->cert != NULL &&
                 r->cert->len == (size_t)n &&
@@ -291,18 +304,19 @@ s_check_holds(const itl_file_t *cur, X509 *rec)
         OPENSSL_free(hex);
         BN_free(bn);
     }
-    return err_set(ERR_REFUSED, "the publisher's ITL does not carry the "
+    return err_set(ERR_REFUSED,
+                   "the publisher's ITL does not carry the "
                    "local ITLRecovery certificate (serial %s), so phones "
                    "could not verify the reset ITL. If ITLRecovery was "
                    "regenerated, restart the TFTP service on every node "
                    "(utils service restart tftp) and let the phones "
-                   "download their new ITL first", serial);
+                   "download their new ITL first",
+                   serial);
 }
 
 /* The reset ITL: the publisher's current ITL re-signed by ITLRecovery. */
 static int
-s_build(pub_t *p, const pub_reset_key_t *with, uint32_t ts,
-        itl_file_t **out)
+s_build(pub_t *p, const pub_reset_key_t *with, uint32_t ts, itl_file_t **out)
 {
     itl_file_t *cur = NULL;
     EVP_PKEY *key = NULL;
@@ -357,23 +371,25 @@ s_list_nodes(pub_t *p)
         if (used >= sizeof(list))
             break;
     }
-    s_say(p, 0, "Following is the list of active TFTP servers in the "
+    s_say(p, 0,
+          "Following is the list of active TFTP servers in the "
           "cluster");
     s_say(p, 0, "[%s]", list);
     for (size_t i = 0; i < p->nmembers; i++) {
         member_t *m = &p->members[i];
         if (m->tftp && !pub_member_active(p, m))
-            s_say(p, 1, "Not active, will not be reset: %s (no heartbeat "
+            s_say(p, 1,
+                  "Not active, will not be reset: %s (no heartbeat "
                   "for more than %d ms); run the reset again once it is "
-                  "back", m->host, p->cfg.heartbeat_timeout_ms);
+                  "back",
+                  m->host, p->cfg.heartbeat_timeout_ms);
     }
 }
 
 static int
 s_by_host(const void *a, const void *b)
 {
-    return strcmp(((const job_node_t *)a)->host,
-                  ((const job_node_t *)b)->host);
+    return strcmp(((const job_node_t *)a)->host, ((const job_node_t *)b)->host);
 }
 
 /* The nodes of the job: the publisher first, then subscribers by name. */
@@ -390,16 +406,14 @@ s_plan(pub_t *p)
                  p->cfg.hostname);
     for (size_t i = 0; i < p->nmembers; i++) {
         if (p->members[i].tftp && pub_member_active(p, &p->members[i]))
-            snprintf(j->nodes[j->nnodes++].host, sizeof(j->nodes[0].host),
-                     "%s", p->members[i].host);
+            snprintf(j->nodes[j->nnodes++].host, sizeof(j->nodes[0].host), "%s",
+                     p->members[i].host);
     }
     if (j->nnodes > 1)
         qsort(j->nodes + (p->cfg.tftp ? 1 : 0),
-              j->nnodes - (p->cfg.tftp ? 1 : 0), sizeof(*j->nodes),
-              s_by_host);
+              j->nnodes - (p->cfg.tftp ? 1 : 0), sizeof(*j->nodes), s_by_host);
     for (size_t i = 0; i < j->nnodes; i++)
-        snprintf(j->nodes[i].reason, sizeof(j->nodes[i].reason),
-                 "no answer");
+        snprintf(j->nodes[i].reason, sizeof(j->nodes[i].reason), "no answer");
     return ERR_OK;
 }
 
@@ -430,8 +444,7 @@ s_send_orders(pub_t *p, const uint8_t *buf, size_t len)
         if (transport_send(p->cluster, m->rid, m->ridlen, p->cfg.cluster_id,
                            &env) != ERR_OK) {
             p->job.nodes[i].state = JN_FAILED;
-            snprintf(p->job.nodes[i].reason,
-                     sizeof(p->job.nodes[i].reason),
+            snprintf(p->job.nodes[i].reason, sizeof(p->job.nodes[i].reason),
                      "cannot send the order: %.200s", err_detail());
             s_say(p, 1, "Reset failed on node %s: %s", m->host,
                   p->job.nodes[i].reason);
@@ -473,8 +486,7 @@ s_journal_start(pub_t *p, const uint8_t *buf, size_t len)
 
 /* Lists the nodes of an interrupted job that confirmed it, or not. */
 static void
-s_list_confirmed(const journal_job_t *jj, int confirmed, char *out,
-                 size_t len)
+s_list_confirmed(const journal_job_t *jj, int confirmed, char *out, size_t len)
 {
     size_t used = 0;
 
@@ -503,10 +515,12 @@ pub_reset_describe_last(pub_t *p, char *line, size_t len)
     } else {
         s_list_confirmed(&jj, 1, yes, sizeof(yes));
         s_list_confirmed(&jj, 0, no, sizeof(no));
-        snprintf(line, len, "Reset job %" PRIu64 " (ITL SHA1 %s) %s; "
-                 "confirmed by: %s; not confirmed: %s", jj.id, jj.sha1,
-                 !jj.ended      ? "was interrupted when the publisher "
-                                  "stopped"
+        snprintf(line, len,
+                 "Reset job %" PRIu64 " (ITL SHA1 %s) %s; "
+                 "confirmed by: %s; not confirmed: %s",
+                 jj.id, jj.sha1,
+                 !jj.ended     ? "was interrupted when the publisher "
+                                 "stopped"
                  : jj.complete ? "completed"
                                : "ended incomplete",
                  yes, no);
@@ -539,12 +553,15 @@ s_resume(pub_t *p, itl_file_t **out)
     free(buf);
     if (rc == ERR_OK) {
         s_list_confirmed(&jj, 1, yes, sizeof(yes));
-        s_say(p, 0, "Resuming reset job %" PRIu64 ", interrupted when the "
+        s_say(p, 0,
+              "Resuming reset job %" PRIu64 ", interrupted when the "
               "publisher stopped (confirmed by: %s); its ITL is sent "
-              "again", jj.id, yes);
+              "again",
+              jj.id, yes);
     } else {
         log_warning("cannot resume reset job %" PRIu64 ": %s; building a "
-                    "new reset ITL", jj.id, err_detail());
+                    "new reset ITL",
+                    jj.id, err_detail());
     }
     free(jj.nodes);
     return rc;
@@ -562,7 +579,8 @@ pub_reset_start(pub_t *p, const uint8_t *rid, size_t ridlen,
     uint32_t now = (uint32_t)time(NULL);
 
     if (j->running) {
-        adminsock_line(p->admin, rid, ridlen, 1, "A reset is already "
+        adminsock_line(p->admin, rid, ridlen, 1,
+                       "A reset is already "
                        "running (job %" PRIu64 "); wait for it to end",
                        j->id);
         adminsock_done(p->admin, rid, ridlen, 1);
@@ -601,11 +619,14 @@ pub_reset_start(pub_t *p, const uint8_t *rid, size_t ridlen,
         p->last_ts = j->timestamp;
     if (s_jobs_save(p) != ERR_OK || s_journal_start(p, buf, len) != ERR_OK)
         goto fail;
-    s_say(p, 0, "The reset ITL file was generated successfully (%zu bytes, "
-          "SHA1 %s)", len, j->sha1);
+    s_say(p, 0,
+          "The reset ITL file was generated successfully (%zu bytes, "
+          "SHA1 %s)",
+          len, j->sha1);
     log_notice("reset job %" PRIu64 ": ITL %s for %zu nodes", j->id, j->sha1,
                j->nnodes);
-    s_say(p, 0, "Transferring new reset ITL file to the TFTP server nodes "
+    s_say(p, 0,
+          "Transferring new reset ITL file to the TFTP server nodes "
           "in the cluster.....");
     j->running = 1;
     j->deadline = time_mono_ms() + p->cfg.reset_timeout_ms;
@@ -613,8 +634,8 @@ pub_reset_start(pub_t *p, const uint8_t *rid, size_t ridlen,
     s_send_orders(p, buf, len);
     if (p->cfg.tftp) {
         /* The publisher is a TFTP node like the others. */
-        tftpnode_order_t o = {j->id, buf, len, j->timestamp, 0,
-                              j->signer_der, j->signer_len};
+        tftpnode_order_t o = {j->id, buf,           len,          j->timestamp,
+                              0,     j->signer_der, j->signer_len};
         (void)tftpnode_apply_reset(p->node, &o, s_own_report, p);
     }
     itl_file_destroy(&f);

@@ -113,8 +113,8 @@ s_send_event(void *sock, const uint8_t *rid, size_t ridlen,
     size_t len = itl__admin_event__get_packed_size(ev);
 
     /* Only events that carry a file are larger. */
-    if (len > sizeof(small) && (len > ADMIN_MAX_MSG ||
-                                (buf = malloc(len)) == NULL))
+    if (len > sizeof(small) &&
+        (len > ADMIN_MAX_MSG || (buf = malloc(len)) == NULL))
         return;
     itl__admin_event__pack(ev, buf);
     if (zmq_send(sock, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
@@ -223,17 +223,20 @@ s_print_events(void *s, void *mon, const char *path, int timeout_ms,
         int status, n = zmq_poll(items, mon ? 2 : 1, timeout_ms);
 
         if (n > 0 && !(items[0].revents & ZMQ_POLLIN)) {
-            fprintf(stderr, "itl-admin: the agent at %s went away before "
+            fprintf(stderr,
+                    "itl-admin: the agent at %s went away before "
                     "it answered (it stopped or crashed); see its log, and "
                     "for a reset run 'itl-admin show reset' once it is "
-                    "back\n", path);
+                    "back\n",
+                    path);
             return 2;
         }
         if (n <= 0) {
-            fprintf(stderr, "itl-admin: the agent at %s did not answer "
+            fprintf(stderr,
+                    "itl-admin: the agent at %s did not answer "
                     "within %d s; is it running? (systemctl status "
-                    "itl-publisher or itl-subscriber)\n", path,
-                    timeout_ms / 1000);
+                    "itl-publisher or itl-subscriber)\n",
+                    path, timeout_ms / 1000);
             return 2;
         }
         zmq_msg_init(&msg);
@@ -251,8 +254,7 @@ s_print_events(void *s, void *mon, const char *path, int timeout_ms,
         s_keep_data(ev, k);
         if (ev->line != NULL && k->fn != NULL && !ev->is_stderr) {
             k->fn(k->arg, ev->line);
-        } else if (ev->line != NULL && k->capture != NULL &&
-                   !ev->is_stderr) {
+        } else if (ev->line != NULL && k->capture != NULL && !ev->is_stderr) {
             snprintf(k->capture, k->caplen, "%s", ev->line);
         } else if (ev->line != NULL) {
             FILE *out = ev->is_stderr ? stderr : stdout;
@@ -270,18 +272,16 @@ int
 adminsock_call(const char *path, int argc, char **argv, const char *password,
                int json, int timeout_ms)
 {
-    return adminsock_query(path, argc, argv, password, json, timeout_ms,
-                           NULL, 0);
+    return adminsock_query(path, argc, argv, password, json, timeout_ms, NULL,
+                           0);
 }
 
-static int
-s_request(const char *path, Itl__AdminRequest *req, int timeout_ms,
-          const s_keep_t *k);
+static int s_request(const char *path, Itl__AdminRequest *req, int timeout_ms,
+                     const s_keep_t *k);
 
 int
-adminsock_query(const char *path, int argc, char **argv,
-                const char *password, int json, int timeout_ms,
-                char *capture, size_t caplen)
+adminsock_query(const char *path, int argc, char **argv, const char *password,
+                int json, int timeout_ms, char *capture, size_t caplen)
 {
     Itl__AdminRequest req = ITL__ADMIN_REQUEST__INIT;
     s_keep_t k = {capture, caplen, NULL, NULL, NULL, NULL};
@@ -325,8 +325,8 @@ adminsock_exchange(const char *path, int argc, char **argv,
 }
 
 int
-adminsock_query_lines(const char *path, int argc, char **argv,
-                      int timeout_ms, adminsock_line_fn *fn, void *arg)
+adminsock_query_lines(const char *path, int argc, char **argv, int timeout_ms,
+                      adminsock_line_fn *fn, void *arg)
 {
     Itl__AdminRequest req = ITL__ADMIN_REQUEST__INIT;
     s_keep_t k = {NULL, 0, NULL, NULL, fn, arg};
@@ -348,15 +348,17 @@ s_request(const char *path, Itl__AdminRequest *req, int timeout_ms,
     int rc = 2, linger = 0;
 
     if (access(path, F_OK) < 0) {
-        fprintf(stderr, "itl-admin: no agent socket at %s (%s); is the "
-                "agent running, and is this its configuration?\n", path,
-                strerror(errno));
+        fprintf(stderr,
+                "itl-admin: no agent socket at %s (%s); is the "
+                "agent running, and is this its configuration?\n",
+                path, strerror(errno));
         return 2;
     }
     if (access(path, W_OK) < 0) {
-        fprintf(stderr, "itl-admin: cannot open the agent socket %s: %s; "
-                "run itl-admin as the agent's user or group\n", path,
-                strerror(errno));
+        fprintf(stderr,
+                "itl-admin: cannot open the agent socket %s: %s; "
+                "run itl-admin as the agent's user or group\n",
+                path, strerror(errno));
         return 2;
     }
     len = itl__admin_request__get_packed_size(req);
@@ -372,8 +374,8 @@ s_request(const char *path, Itl__AdminRequest *req, int timeout_ms,
      * reported at once instead of after the whole timeout. */
     mon = s_monitor(ctx, s);
     if (zmq_connect(s, endpoint) != 0 || zmq_send(s, buf, len, 0) < 0) {
-        fprintf(stderr, "itl-admin: cannot reach the agent at %s: %s\n",
-                path, zmq_strerror(errno));
+        fprintf(stderr, "itl-admin: cannot reach the agent at %s: %s\n", path,
+                zmq_strerror(errno));
         goto out;
     }
     rc = s_print_events(s, mon, path, timeout_ms, k);

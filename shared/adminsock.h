@@ -32,16 +32,15 @@ int adminsock_recv(void *sock, adminsock_req_t *r) WUR;
 void adminsock_req_clear(adminsock_req_t *r);
 
 /* Sends one line (to stdout, or stderr when is_err) to the client. */
-void adminsock_line(void *sock, const uint8_t *rid, size_t ridlen,
-                    int is_err, const char *fmt, ...) PRINTF_LIKE(5, 6);
+void adminsock_line(void *sock, const uint8_t *rid, size_t ridlen, int is_err,
+                    const char *fmt, ...) PRINTF_LIKE(5, 6);
 
 /* Sends an event carrying len bytes of a file to the client. */
 void adminsock_data(void *sock, const uint8_t *rid, size_t ridlen,
                     const uint8_t *data, size_t len);
 
 /* Sends the final event with the exit status. */
-void adminsock_done(void *sock, const uint8_t *rid, size_t ridlen,
-                    int status);
+void adminsock_done(void *sock, const uint8_t *rid, size_t ridlen, int status);
 
 /*
  * Client side: sends argv (and password when not NULL) to the agent at
@@ -66,9 +65,8 @@ int adminsock_query(const char *path, int argc, char **argv,
  * caller frees it; NULL when the status is not 0 or no data came).
  */
 int adminsock_exchange(const char *path, int argc, char **argv,
-                       const char *password, const uint8_t *data,
-                       size_t len, uint8_t **got, size_t *gotlen,
-                       int timeout_ms);
+                       const char *password, const uint8_t *data, size_t len,
+                       uint8_t **got, size_t *gotlen, int timeout_ms);
 /* Called with each standard-output line of an answer. */
 typedef void(adminsock_line_fn)(void *arg, const char *line);
 

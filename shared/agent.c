@@ -52,20 +52,32 @@ agent_parse_args(const char *prog, int argc, char **argv, agent_opts_t *o)
     o->command = "run";
     while ((c = getopt_long(argc, argv, "c:fh", longs, NULL)) != -1) {
         switch (c) {
-        case 'c': o->config_path = optarg; break;
-        case 'f': o->foreground = 1; break;
-        case 'p': o->password_stdin = 1; break;
-        case 'k': o->command = "check-config"; break;
-        case 'h': s_usage(prog, stdout); return 1;
-        default: s_usage(prog, stderr); return -1;
+        case 'c':
+            o->config_path = optarg;
+            break;
+        case 'f':
+            o->foreground = 1;
+            break;
+        case 'p':
+            o->password_stdin = 1;
+            break;
+        case 'k':
+            o->command = "check-config";
+            break;
+        case 'h':
+            s_usage(prog, stdout);
+            return 1;
+        default:
+            s_usage(prog, stderr);
+            return -1;
         }
     }
     if (optind < argc)
         o->command = argv[optind++];
-    if (optind < argc || (strcmp(o->command, "run") &&
-                          strcmp(o->command, "init") &&
-                          strcmp(o->command, "show-key") &&
-                          strcmp(o->command, "check-config"))) {
+    if (optind < argc ||
+        (strcmp(o->command, "run") && strcmp(o->command, "init") &&
+         strcmp(o->command, "show-key") &&
+         strcmp(o->command, "check-config"))) {
         s_usage(prog, stderr);
         return -1;
     }
@@ -112,8 +124,7 @@ agent_enrol_key(const config_t *c, uint8_t key[32])
         return rc;
     rc = fs_check_private(path);
     if (rc == ERR_OK && len != 32)
-        rc = err_set(ERR_FORMAT, "%s: expected 32 bytes, found %zu", path,
-                     len);
+        rc = err_set(ERR_FORMAT, "%s: expected 32 bytes, found %zu", path, len);
     if (rc == ERR_OK)
         memcpy(key, buf, 32);
     OPENSSL_cleanse(buf, len);
@@ -160,10 +171,10 @@ agent_init(const agent_opts_t *o, const config_t *c)
     np.org.c = c->org_c;
     np.key_bits = c->key_bits;
     np.publisher = pub;
-    if (s_ask_twice("cluster security password", o->password_stdin,
-                    cluster, sizeof(cluster)) < 0 ||
-        (pub && s_ask_twice("administrator password", o->password_stdin,
-                            admin, sizeof(admin)) < 0)) {
+    if (s_ask_twice("cluster security password", o->password_stdin, cluster,
+                    sizeof(cluster)) < 0 ||
+        (pub && s_ask_twice("administrator password", o->password_stdin, admin,
+                            sizeof(admin)) < 0)) {
         fprintf(stderr, "init: %s\n", err_detail());
         goto out;
     }
@@ -172,8 +183,7 @@ agent_init(const agent_opts_t *o, const config_t *c)
            c->key_bits);
     fflush(stdout);
     if (fs_mkdir_p(c->state_dir, 0700) != ERR_OK ||
-        node_init(c->state_dir, &np, cluster, pub ? admin : NULL) !=
-            ERR_OK ||
+        node_init(c->state_dir, &np, cluster, pub ? admin : NULL) != ERR_OK ||
         agent_curve_keys(c, &k) != ERR_OK) {
         fprintf(stderr, "init: %s\n", err_detail());
         goto out;
@@ -185,7 +195,8 @@ agent_init(const agent_opts_t *o, const config_t *c)
                "publisher_key, then start the agent.\n");
     else
         printf("Start the agent; it enrols with the publisher at %s using "
-               "the cluster security password.\n", c->publisher);
+               "the cluster security password.\n",
+               c->publisher);
     OPENSSL_cleanse(&k, sizeof(k));
     rc = 0;
 out:
@@ -219,8 +230,7 @@ agent_endpoint(const char *hostport, int delta, char *buf, size_t len)
     char host[128];
     int port;
 
-    if (config_split_endpoint(hostport, host, sizeof(host), &port) !=
-        ERR_OK)
+    if (config_split_endpoint(hostport, host, sizeof(host), &port) != ERR_OK)
         return ERR_ARG;
     if (port + delta > 65535)
         return err_set(ERR_ARG, "port %d + %d is out of range", port, delta);

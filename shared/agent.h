@@ -12,8 +12,8 @@
 
 typedef struct {
     const char *config_path;
-    const char *command;   /* run, init, show-key, check-config */
-    int foreground;        /* logs to stderr, not syslog */
+    const char *command; /* run, init, show-key, check-config */
+    int foreground;      /* logs to stderr, not syslog */
     int password_stdin;
 } agent_opts_t;
 
@@ -24,8 +24,7 @@ extern volatile sig_atomic_t agent_stop;
  * Parses argv of prog ("itl-publisher"). Prints usage and returns -1 on
  * bad arguments, 1 after printing help, 0 to go on.
  */
-int agent_parse_args(const char *prog, int argc, char **argv,
-                     agent_opts_t *o);
+int agent_parse_args(const char *prog, int argc, char **argv, agent_opts_t *o);
 
 /* Loads and validates the configuration; prints the error and returns -1. */
 int agent_load_config(const agent_opts_t *o, int role, config_t *c);
@@ -47,7 +46,6 @@ int agent_enrol_key(const config_t *c, uint8_t key[32]) WUR;
 void agent_signals(void);
 
 /* Writes "tcp://HOST:PORT+delta" for a host:port setting. */
-int agent_endpoint(const char *hostport, int delta, char *buf,
-                   size_t len) WUR;
+int agent_endpoint(const char *hostport, int delta, char *buf, size_t len) WUR;
 
 #endif

@@ -60,11 +60,12 @@ s_restart(void *admin, const adminsock_req_t *r, tftpnode_t *node,
         return;
     }
     log_notice("%s: TFTP service restarted normally, serving its own ITL "
-               "%s", cfg->hostname, tftpnode_sha1(node));
+               "%s",
+               cfg->hostname, tftpnode_sha1(node));
     adminsock_line(admin, r->rid, r->ridlen, 0,
                    "TFTP service restarted on host %s; it serves its own "
-                   "ITL (SHA1 %s, signed by %s)", cfg->hostname,
-                   tftpnode_sha1(node), tftpnode_signer(node));
+                   "ITL (SHA1 %s, signed by %s)",
+                   cfg->hostname, tftpnode_sha1(node), tftpnode_signer(node));
     adminsock_done(admin, r->rid, r->ridlen, 0);
 }
 
@@ -73,8 +74,8 @@ agentcmd_common(void *admin, const adminsock_req_t *r, tftpnode_t *node,
                 const config_t *cfg)
 {
     static const char *const path[] = {"itl-path", NULL};
-    static const char *const restart[] = {"utils", "service", "restart",
-                                          "tftp", NULL};
+    static const char *const restart[] = {"utils", "service", "restart", "tftp",
+                                          NULL};
     static const char *const status[] = {"status", NULL};
     static const char *const role[] = {"role", NULL};
     static const char *const state[] = {"state-dir", NULL};
@@ -117,14 +118,12 @@ agentcmd_common(void *admin, const adminsock_req_t *r, tftpnode_t *node,
         return 1;
     }
     if (agentcmd_is(r->req, status)) {
-        adminsock_line(admin, r->rid, r->ridlen, 0,
-                       "%s: %s; serving ITL %s signed by %s (%s)",
-                       cfg->hostname,
-                       cfg->role == CONFIG_PUBLISHER ? "publisher"
-                                                     : "subscriber",
-                       tftpnode_sha1(node), tftpnode_signer(node),
-                       tftpnode_in_reset(node) ? "reset ITL"
-                                               : "node's own ITL");
+        adminsock_line(
+            admin, r->rid, r->ridlen, 0,
+            "%s: %s; serving ITL %s signed by %s (%s)", cfg->hostname,
+            cfg->role == CONFIG_PUBLISHER ? "publisher" : "subscriber",
+            tftpnode_sha1(node), tftpnode_signer(node),
+            tftpnode_in_reset(node) ? "reset ITL" : "node's own ITL");
         adminsock_done(admin, r->rid, r->ridlen, 0);
         return 1;
     }
@@ -133,8 +132,8 @@ agentcmd_common(void *admin, const adminsock_req_t *r, tftpnode_t *node,
 
 /* Sends msg line by line (node_regen's text ends each line with \n). */
 static void
-s_lines(void *admin, const adminsock_req_t *r, int is_err,
-        const char *prefix, const char *msg)
+s_lines(void *admin, const adminsock_req_t *r, int is_err, const char *prefix,
+        const char *msg)
 {
     while (*msg != '\0') {
         size_t n = strcspn(msg, "\n");
@@ -165,7 +164,8 @@ agentcmd_regen(void *admin, const adminsock_req_t *r, const config_t *cfg,
             return 2;
         }
         log_notice("%s: certificate regeneration with the test clock at "
-                   "%lld", cfg->hostname, (long long)now);
+                   "%lld",
+                   cfg->hostname, (long long)now);
     } else if (q->n_argv != 4) {
         adminsock_line(admin, r->rid, r->ridlen, 1,
                        "usage: set cert regen "
@@ -188,7 +188,8 @@ agentcmd_regen(void *admin, const adminsock_req_t *r, const config_t *cfg,
         tvs_server_stop();
         if (tvs_server_start(cfg) != ERR_OK)
             log_err("%s: the TVS did not restart with its new certificate: "
-                    "%s", cfg->hostname, err_detail());
+                    "%s",
+                    cfg->hostname, err_detail());
         else
             adminsock_line(admin, r->rid, r->ridlen, 0,
                            "The TVS service restarted with the new "

@@ -32,7 +32,7 @@ int agentcmd_common(void *admin, const adminsock_req_t *r, tftpnode_t *node,
  * or failure). *name is the certificate as asked when it was regenerated,
  * NULL otherwise.
  */
-int agentcmd_regen(void *admin, const adminsock_req_t *r,
-                   const config_t *cfg, const char **name);
+int agentcmd_regen(void *admin, const adminsock_req_t *r, const config_t *cfg,
+                   const char **name);
 
 #endif

@@ -13,24 +13,42 @@ const char *
 err_str(int code)
 {
     switch (code) {
-    case ERR_OK: return "success";
-    case ERR_NOMEM: return "out of memory";
-    case ERR_IO: return "input/output error";
-    case ERR_FORMAT: return "malformed input";
-    case ERR_TOOBIG: return "too large";
-    case ERR_SIGNATURE: return "signature does not verify";
-    case ERR_CRYPTO: return "cryptographic library error";
-    case ERR_PASSWORD: return "wrong password";
-    case ERR_PERM: return "permission denied";
-    case ERR_NOTFOUND: return "not found";
-    case ERR_ARG: return "invalid argument";
-    case ERR_TIMEOUT: return "timed out";
-    case ERR_PROTO: return "protocol error";
-    case ERR_REFUSED: return "refused";
-    case ERR_HOLD: return "hold timer running";
-    case ERR_NET: return "network error";
-    case ERR_EXISTS: return "already exists";
-    case ERR_UNTRUSTED: return "not trusted";
+    case ERR_OK:
+        return "success";
+    case ERR_NOMEM:
+        return "out of memory";
+    case ERR_IO:
+        return "input/output error";
+    case ERR_FORMAT:
+        return "malformed input";
+    case ERR_TOOBIG:
+        return "too large";
+    case ERR_SIGNATURE:
+        return "signature does not verify";
+    case ERR_CRYPTO:
+        return "cryptographic library error";
+    case ERR_PASSWORD:
+        return "wrong password";
+    case ERR_PERM:
+        return "permission denied";
+    case ERR_NOTFOUND:
+        return "not found";
+    case ERR_ARG:
+        return "invalid argument";
+    case ERR_TIMEOUT:
+        return "timed out";
+    case ERR_PROTO:
+        return "protocol error";
+    case ERR_REFUSED:
+        return "refused";
+    case ERR_HOLD:
+        return "hold timer running";
+    case ERR_NET:
+        return "network error";
+    case ERR_EXISTS:
+        return "already exists";
+    case ERR_UNTRUSTED:
+        return "not trusted";
     }
     return "unknown error";
 }

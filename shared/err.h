@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#define WUR __attribute__((warn_unused_result))
+#define WUR               __attribute__((warn_unused_result))
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
 
 enum err_code {

@@ -15,8 +15,7 @@
  * counted in *len). Files larger than max bytes are refused with ERR_TOOBIG.
  * Returns ERR_OK, ERR_NOTFOUND, ERR_IO or ERR_TOOBIG; the caller frees *buf.
  */
-int fs_read_file(const char *path, size_t max, uint8_t **buf,
-                 size_t *len) WUR;
+int fs_read_file(const char *path, size_t max, uint8_t **buf, size_t *len) WUR;
 
 /*
  * Writes buf to path durably: a temp file in the same folder created with
@@ -25,8 +24,8 @@ int fs_read_file(const char *path, size_t max, uint8_t **buf,
  * When keep_previous is non-zero an existing path is first hard-linked to
  * "path.prev" (replacing an older one). Returns ERR_OK or ERR_IO.
  */
-int fs_write_durable(const char *path, const void *buf, size_t len,
-                     mode_t mode, int keep_previous) WUR;
+int fs_write_durable(const char *path, const void *buf, size_t len, mode_t mode,
+                     int keep_previous) WUR;
 
 /*
  * Refuses (ERR_PERM) a file holding a secret that group or others can read

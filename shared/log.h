@@ -30,10 +30,10 @@ int log_level_parse(const char *name);
 
 void log_msg(int level, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
-#define log_err(...) log_msg(LOG_LEVEL_ERR, __VA_ARGS__)
+#define log_err(...)     log_msg(LOG_LEVEL_ERR, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
-#define log_notice(...) log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
-#define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+#define log_notice(...)  log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
+#define log_info(...)    log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...)   log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
 
 #endif

@@ -4,7 +4,7 @@
 
 #include "itl.h"
 
-#define DER_MAX (16 * 1024)
+#define DER_MAX    (16 * 1024)
 #define SHORT_TEXT 256
 
 int
@@ -34,18 +34,19 @@ static int
 s_text(const char *field, const char *v, size_t max)
 {
     if (v != NULL && strlen(v) > max)
-        return err_set(ERR_PROTO, "%s of %zu characters is over the limit "
-                       "of %zu", field, strlen(v), max);
+        return err_set(ERR_PROTO,
+                       "%s of %zu characters is over the limit "
+                       "of %zu",
+                       field, strlen(v), max);
     return ERR_OK;
 }
 
 static int
-s_blob(const char *field, const ProtobufCBinaryData *b, size_t min,
-       size_t max)
+s_blob(const char *field, const ProtobufCBinaryData *b, size_t min, size_t max)
 {
     if (b->len < min || b->len > max)
-        return err_set(ERR_PROTO, "%s of %zu bytes is outside %zu..%zu",
-                       field, b->len, min, max);
+        return err_set(ERR_PROTO, "%s of %zu bytes is outside %zu..%zu", field,
+                       b->len, min, max);
     return ERR_OK;
 }
 
@@ -76,15 +77,15 @@ s_certset(const Itl__CertSet *cs)
     if (cs->generation == 0)
         return err_set(ERR_PROTO, "cert_set.generation is 0");
     if (cs->n_certs > PROTOCHECK_MAX_CERTS)
-        return err_set(ERR_PROTO, "cert_set holds %zu certificates, over "
-                       "the limit of %d", cs->n_certs,
-                       PROTOCHECK_MAX_CERTS);
+        return err_set(ERR_PROTO,
+                       "cert_set holds %zu certificates, over "
+                       "the limit of %d",
+                       cs->n_certs, PROTOCHECK_MAX_CERTS);
     rc = s_blob("cert_set.recovery_der", &cs->recovery_der, 64, DER_MAX);
     for (size_t i = 0; rc == ERR_OK && i < cs->n_certs; i++) {
         rc = s_host("cert_set.certs.hostname", cs->certs[i]->hostname);
         if (rc == ERR_OK)
-            rc = s_blob("cert_set.certs.der", &cs->certs[i]->der, 64,
-                        DER_MAX);
+            rc = s_blob("cert_set.certs.der", &cs->certs[i]->der, 64, DER_MAX);
         if (rc == ERR_OK && cs->certs[i]->role > 255)
             rc = err_set(ERR_PROTO, "cert_set.certs.role %u is not a role",
                          cs->certs[i]->role);
@@ -98,8 +99,10 @@ s_order(const Itl__ResetOrder *o)
     if (o->job_id == 0)
         return err_set(ERR_PROTO, "reset_order.job_id is 0");
     if (o->deadline_ms == 0 || o->deadline_ms > 3600 * 1000)
-        return err_set(ERR_PROTO, "reset_order.deadline_ms %u is outside "
-                       "1..3600000", o->deadline_ms);
+        return err_set(ERR_PROTO,
+                       "reset_order.deadline_ms %u is outside "
+                       "1..3600000",
+                       o->deadline_ms);
     return s_blob("reset_order.itl", &o->itl, 1, ITL_MAX_FILE);
 }
 
@@ -139,16 +142,15 @@ protocheck_envelope(const Itl__Envelope *env)
     case ITL__ENVELOPE__BODY_RESET_REPORT:
         return s_report(env->reset_report);
     case ITL__ENVELOPE__BODY_SERVICE_ORDER:
-        return s_text("service_order.service",
-                      env->service_order->service, 16);
+        return s_text("service_order.service", env->service_order->service, 16);
     case ITL__ENVELOPE__BODY_ENROL_HELLO:
         if (s_host("enrol_hello.hostname", env->enrol_hello->hostname))
             return ERR_PROTO;
         return s_blob("enrol_hello.curve_public",
                       &env->enrol_hello->curve_public, 32, 32);
     case ITL__ENVELOPE__BODY_ENROL_CHALLENGE:
-        return s_blob("enrol_challenge.nonce",
-                      &env->enrol_challenge->nonce, 32, 32);
+        return s_blob("enrol_challenge.nonce", &env->enrol_challenge->nonce, 32,
+                      32);
     case ITL__ENVELOPE__BODY_ENROL_PROOF:
         return s_blob("enrol_proof.mac", &env->enrol_proof->mac, 32, 32);
     case ITL__ENVELOPE__BODY_ENROL_RESULT:

@@ -18,7 +18,7 @@
 #include "tftpc.h"
 #include "tftpd.h"
 
-#define RESET_STATE "reset.state"
+#define RESET_STATE  "reset.state"
 #define CERTSET_FILE "certset.pb"
 /* How long a node waits for its own TFTP service to serve the new file. */
 #define TFTPNODE_CONFIRM_MS 3000
@@ -26,15 +26,15 @@
 struct tftpnode {
     const config_t *cfg;
     tftpd_t *tftpd;
-    Itl__CertSet *certset;   /* as received from the publisher, or NULL */
-    uint64_t built_from;     /* s_set_digest of the set the ITL used */
-    int in_reset;            /* serving a recovery-signed ITL */
+    Itl__CertSet *certset; /* as received from the publisher, or NULL */
+    uint64_t built_from;   /* s_set_digest of the set the ITL used */
+    int in_reset;          /* serving a recovery-signed ITL */
     uint64_t last_job;
     uint32_t last_reset_ts;
     char last_reset_sha1[41];
     char sha1[41];
     char signer[160];
-    char recovery_sha1[41];  /* of the served ITL's ITLRecovery record */
+    char recovery_sha1[41]; /* of the served ITL's ITLRecovery record */
     char itl_path[300];
 };
 
@@ -55,8 +55,8 @@ s_save_state(const tftpnode_t *n)
     snprintf(text, sizeof(text),
              "mode = %s\nlast_job = %" PRIu64 "\nlast_reset_ts = %u\n"
              "last_reset_sha1 = %s\nbuilt_from = %" PRIu64 "\n",
-             n->in_reset ? "reset" : "normal", n->last_job,
-             n->last_reset_ts, n->last_reset_sha1, n->built_from);
+             n->in_reset ? "reset" : "normal", n->last_job, n->last_reset_ts,
+             n->last_reset_sha1, n->built_from);
     return fs_write_durable(path, text, strlen(text), 0644, 0);
 }
 
@@ -93,7 +93,8 @@ s_load_certset(tftpnode_t *n)
     n->certset = itl__cert_set__unpack(NULL, len, buf);
     if (n->certset == NULL)
         log_warning("%s is damaged; waiting for the publisher's "
-                    "certificate set", path);
+                    "certificate set",
+                    path);
     free(buf);
 }
 
@@ -123,8 +124,7 @@ s_find_recovery(const tftpnode_t *n, const itl_file_t *f, char out[41])
             itl_checksums(c->value, c->len, md5, out);
             return;
         }
-        if (out[0] == '\0' && r->subject != NULL &&
-            r->subject->len >= 15 &&
+        if (out[0] == '\0' && r->subject != NULL && r->subject->len >= 15 &&
             memcmp(r->subject->value, "CN=ITLRECOVERY_", 15) == 0)
             itl_checksums(c->value, c->len, md5, out);
     }
@@ -163,8 +163,7 @@ s_install(tftpnode_t *n, const uint8_t *buf, size_t len)
     int rc = ERR_OK;
 
     for (k = 0; k < n->cfg->ntftp_folders; k++) {
-        snprintf(path, sizeof(path), "%s/ITLFile.tlv",
-                 n->cfg->tftp_folders[k]);
+        snprintf(path, sizeof(path), "%s/ITLFile.tlv", n->cfg->tftp_folders[k]);
         rc = fs_write_durable(path, buf, len, 0644, 1);
         if (rc != ERR_OK)
             break;
@@ -176,8 +175,7 @@ s_install(tftpnode_t *n, const uint8_t *buf, size_t len)
     char why[512];
     snprintf(why, sizeof(why), "%s", err_detail());
     while (k-- > 0) {
-        snprintf(path, sizeof(path), "%s/ITLFile.tlv",
-                 n->cfg->tftp_folders[k]);
+        snprintf(path, sizeof(path), "%s/ITLFile.tlv", n->cfg->tftp_folders[k]);
         snprintf(prev, sizeof(prev), "%s.prev", path);
         if (rename(prev, path) < 0)
             log_err("cannot put back the previous %s: %s", path,
@@ -229,13 +227,14 @@ s_build_own(tftpnode_t *n, itl_file_t **out)
         for (size_t i = 0; i < cs->n_certs && rc == ERR_OK; i++) {
             X509 *x = s_d2i(&cs->certs[i]->der);
             if (x == NULL) {
-                rc = err_set(ERR_FORMAT, "the certificate set holds a bad "
-                             "certificate of %s", cs->certs[i]->hostname);
+                rc = err_set(ERR_FORMAT,
+                             "the certificate set holds a bad "
+                             "certificate of %s",
+                             cs->certs[i]->hostname);
             } else if (cs->certs[i]->role == ITL_ROLE_CAPF && !set.capf) {
                 set.capf = x;
             } else if (cs->certs[i]->role == ITL_ROLE_TVS &&
-                       strcmp(cs->certs[i]->hostname,
-                              n->cfg->hostname) != 0) {
+                       strcmp(cs->certs[i]->hostname, n->cfg->hostname) != 0) {
                 tvs[set.ntvs++] = x;
             } else {
                 /* Our own TVS comes from our key store; CallManager
@@ -244,10 +243,9 @@ s_build_own(tftpnode_t *n, itl_file_t **out)
             }
         }
         set.tvs = tvs;
-        if (rc == ERR_OK && (set.recovery = s_d2i(&cs->recovery_der)) ==
-                                NULL)
+        if (rc == ERR_OK && (set.recovery = s_d2i(&cs->recovery_der)) == NULL)
             rc = err_set(ERR_FORMAT, "the certificate set holds a bad "
-                         "ITLRecovery certificate");
+                                     "ITLRecovery certificate");
     }
     if (rc == ERR_OK)
         rc = node_build_itl(n->cfg->state_dir, &set, n->cfg->digest,
@@ -338,9 +336,9 @@ tftpnode_new(const config_t *c)
         }
     }
     if (c->tftp_restart != CONFIG_RESTART_NONE) {
-        n->tftpd = tftpd_new(c->tftpd, c->tftp_address, c->tftp_port,
-                             folders, c->ntftp_folders,
-                             c->tftp_user[0] ? c->tftp_user : NULL);
+        n->tftpd =
+            tftpd_new(c->tftpd, c->tftp_address, c->tftp_port, folders,
+                      c->ntftp_folders, c->tftp_user[0] ? c->tftp_user : NULL);
         if (n->tftpd == NULL) {
             log_err("%s: cannot set up the TFTP service: %s", c->hostname,
                     err_detail());
@@ -373,7 +371,8 @@ tftpnode_start(tftpnode_t *n)
         s_describe(n, buf, len);
         free(buf);
         log_notice("%s: still serving the reset ITL %s until the next "
-                   "normal TFTP restart", n->cfg->hostname, n->sha1);
+                   "normal TFTP restart",
+                   n->cfg->hostname, n->sha1);
     } else {
         rc = s_serve_own(n);
         if (rc != ERR_OK)
@@ -419,7 +418,8 @@ tftpnode_set_certset(tftpnode_t *n, const Itl__CertSet *set)
         return err_set(ERR_NOMEM, "out of memory storing the cert set");
     if (!n->in_reset && n->built_from != s_set_digest(n, n->certset)) {
         log_notice("%s: the cluster's certificates changed; rebuilding the "
-                   "node's ITL", n->cfg->hostname);
+                   "node's ITL",
+                   n->cfg->hostname);
         return s_serve_own(n);
     }
     return ERR_OK;
@@ -444,7 +444,7 @@ s_verify_with(const itl_file_t *f, const ProtobufCBinaryData *der)
     pub = X509_get0_pubkey(x);
     rc = pub ? itl_file_verify(f, pub)
              : err_set(ERR_CRYPTO, "no public key in the ITLRecovery "
-                       "certificate");
+                                   "certificate");
     X509_free(x);
     return rc;
 }
@@ -456,8 +456,7 @@ s_verify_with(const itl_file_t *f, const ProtobufCBinaryData *der)
  * orders, as it is the only one who hands out the cluster's certificate.
  */
 static int
-s_verify_restored(tftpnode_t *n, const itl_file_t *f,
-                  const tftpnode_order_t *o)
+s_verify_restored(tftpnode_t *n, const itl_file_t *f, const tftpnode_order_t *o)
 {
     ProtobufCBinaryData der = {o->signer_len, (uint8_t *)o->signer_der};
     const unsigned char *q = o->signer_der;
@@ -467,17 +466,20 @@ s_verify_restored(tftpnode_t *n, const itl_file_t *f,
 
     if (x == NULL)
         return err_set(ERR_FORMAT, "the order's signer certificate is "
-                       "damaged");
+                                   "damaged");
     X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
                               sizeof(cn));
     X509_free(x);
     if (strncmp(cn, "ITLRECOVERY_", 12) != 0)
-        return err_set(ERR_UNTRUSTED, "the order's signer '%.64s' is not an "
-                       "ITLRecovery certificate", cn);
+        return err_set(ERR_UNTRUSTED,
+                       "the order's signer '%.64s' is not an "
+                       "ITLRecovery certificate",
+                       cn);
     rc = s_verify_with(f, &der);
     if (rc == ERR_OK)
         log_notice("%s: the reset ITL is signed by the restored ITLRecovery "
-                   "key %s", n->cfg->hostname, cn);
+                   "key %s",
+                   n->cfg->hostname, cn);
     return rc;
 }
 
@@ -490,26 +492,33 @@ s_check_reset(tftpnode_t *n, const itl_file_t *f, const tftpnode_order_t *o,
     int rc;
 
     if (o->expires != 0 && now > o->expires + TFTPNODE_CLOCK_SKEW)
-        return err_set(ERR_TIMEOUT, "the order expired %lld s before it "
+        return err_set(ERR_TIMEOUT,
+                       "the order expired %lld s before it "
                        "could be carried out (is this node's clock in step "
-                       "with the publisher's?)", now - o->expires);
+                       "with the publisher's?)",
+                       now - o->expires);
     if (n->certset == NULL)
         return err_set(ERR_UNTRUSTED, "this node has not received the "
-                       "cluster's ITLRecovery certificate yet");
+                                      "cluster's ITLRecovery certificate yet");
     rc = s_verify_with(f, &n->certset->recovery_der);
     if (rc != ERR_OK && o->signer_der != NULL)
         rc = s_verify_restored(n, f, o);
     if (rc != ERR_OK)
-        return err_set(ERR_UNTRUSTED, "the ITL is not signed by the "
-                       "cluster's ITLRecovery key (%s)", err_detail());
+        return err_set(ERR_UNTRUSTED,
+                       "the ITL is not signed by the "
+                       "cluster's ITLRecovery key (%s)",
+                       err_detail());
     if (itl_file_timestamp(f) != ts)
-        return err_set(ERR_PROTO, "the order's timestamp %u differs from "
-                       "the file's %u", ts, itl_file_timestamp(f));
+        return err_set(ERR_PROTO,
+                       "the order's timestamp %u differs from "
+                       "the file's %u",
+                       ts, itl_file_timestamp(f));
     if (ts < n->last_reset_ts ||
         (ts == n->last_reset_ts && strcmp(sha1, n->last_reset_sha1) != 0))
-        return err_set(ERR_REFUSED, "replayed reset: the ITL of %u is not "
-                       "newer than the last one accepted (%u)", ts,
-                       n->last_reset_ts);
+        return err_set(ERR_REFUSED,
+                       "replayed reset: the ITL of %u is not "
+                       "newer than the last one accepted (%u)",
+                       ts, n->last_reset_ts);
     return ERR_OK;
 }
 
@@ -541,9 +550,10 @@ s_confirm_served(tftpnode_t *n, const char *sha1)
     itl_checksums(buf, len, md5, got);
     free(buf);
     if (strcmp(got, sha1) != 0)
-        return err_set(ERR_IO, "the TFTP service at %s:%d serves ITL %s, not "
-                       "the installed %s", addr, n->cfg->tftp_port, got,
-                       sha1);
+        return err_set(ERR_IO,
+                       "the TFTP service at %s:%d serves ITL %s, not "
+                       "the installed %s",
+                       addr, n->cfg->tftp_port, got, sha1);
     return ERR_OK;
 }
 
@@ -570,8 +580,8 @@ tftpnode_apply_reset(tftpnode_t *n, const tftpnode_order_t *o,
     if (rc == ERR_OK)
         rc = s_install(n, o->itl, o->len);
     if (rc != ERR_OK) {
-        log_warning("%s: refused reset job %" PRIu64 ": %s",
-                    n->cfg->hostname, o->job, err_detail());
+        log_warning("%s: refused reset job %" PRIu64 ": %s", n->cfg->hostname,
+                    o->job, err_detail());
         report(arg, ITL__RESET_STEP__FAILED, n->sha1, err_detail());
         return rc;
     }

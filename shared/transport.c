@@ -30,8 +30,10 @@ s_keys_parse(const char *path, const char *text, curve_keys_t *k)
     uint8_t pub[32], sec[32], derived[41];
 
     if (p == NULL || s == NULL)
-        return err_set(ERR_FORMAT, "%s: expected 'public = ' and "
-                       "'secret = ' lines", path);
+        return err_set(ERR_FORMAT,
+                       "%s: expected 'public = ' and "
+                       "'secret = ' lines",
+                       path);
     memcpy(k->pub, p + 9, 40);
     k->pub[40] = '\0';
     memcpy(k->sec, s + 9, 40);
@@ -43,8 +45,10 @@ s_keys_parse(const char *path, const char *text, curve_keys_t *k)
     /* A key file whose halves do not match would fail every handshake. */
     if (zmq_curve_public((char *)derived, k->sec) != 0 ||
         strcmp((char *)derived, k->pub) != 0)
-        return err_set(ERR_FORMAT, "%s: public key does not match the "
-                       "secret key", path);
+        return err_set(ERR_FORMAT,
+                       "%s: public key does not match the "
+                       "secret key",
+                       path);
     OPENSSL_cleanse(sec, sizeof(sec));
     return ERR_OK;
 }
@@ -72,8 +76,7 @@ curve_keys_load_or_create(const char *path, curve_keys_t *k)
     if (zmq_curve_keypair(k->pub, k->sec) != 0)
         return err_set(ERR_CRYPTO, "cannot make a CURVE key pair: %s",
                        zmq_strerror(errno));
-    snprintf(text, sizeof(text), "public = %s\nsecret = %s\n", k->pub,
-             k->sec);
+    snprintf(text, sizeof(text), "public = %s\nsecret = %s\n", k->pub, k->sec);
     rc = fs_write_durable(path, text, strlen(text), 0600, 0);
     OPENSSL_cleanse(text, sizeof(text));
     return rc;
@@ -111,8 +114,8 @@ s_recv_str(void *sock, char *buf, size_t len, int *more)
 }
 
 static void
-s_zap_reply(void *sock, const char *reqid, const char *code,
-            const char *text, const char *user)
+s_zap_reply(void *sock, const char *reqid, const char *code, const char *text,
+            const char *user)
 {
     zmq_send(sock, "1.0", 3, ZMQ_SNDMORE);
     zmq_send(sock, reqid, strlen(reqid), ZMQ_SNDMORE);
@@ -158,7 +161,8 @@ s_zap_handle(zap_t *z, void *sock)
     }
     if (zap_lookup(z, key, host, sizeof(host)) < 0) {
         log_warning("refused a connection from %s: CURVE key %s is not "
-                    "enrolled in this cluster", frames[3], key);
+                    "enrolled in this cluster",
+                    frames[3], key);
         s_zap_reply(sock, frames[1], "400", "key not enrolled", "");
         return;
     }
@@ -303,8 +307,7 @@ transport_server(void *ctx, int type, const char *endpoint,
     /* A message for a peer that is gone must fail now, not vanish. */
     if (type == ZMQ_ROUTER &&
         zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof(one))) {
-        err_set(ERR_NET, "cannot set up %s: %s", endpoint,
-                zmq_strerror(errno));
+        err_set(ERR_NET, "cannot set up %s: %s", endpoint, zmq_strerror(errno));
         zmq_close(s);
         return NULL;
     }
@@ -330,8 +333,7 @@ transport_client(void *ctx, int type, const char *endpoint,
     }
     if (s_common_opts(s) ||
         zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl)) ||
-        zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &max_ivl,
-                       sizeof(max_ivl)) ||
+        zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &max_ivl, sizeof(max_ivl)) ||
         zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server_pub, 40) ||
         zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, keys->pub, 40) ||
         zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, keys->sec, 40)) {
@@ -361,8 +363,10 @@ transport_send(void *sock, const uint8_t *rid, size_t ridlen,
     env->cluster_id = (char *)cluster_id;
     len = itl__envelope__get_packed_size(env);
     if (len > TRANSPORT_MAX_MSG)
-        return err_set(ERR_TOOBIG, "message of %zu bytes is over the "
-                       "limit of %d", len, TRANSPORT_MAX_MSG);
+        return err_set(ERR_TOOBIG,
+                       "message of %zu bytes is over the "
+                       "limit of %d",
+                       len, TRANSPORT_MAX_MSG);
     buf = malloc(len ? len : 1);
     if (buf == NULL)
         return err_set(ERR_NOMEM, "out of memory packing a message");
@@ -430,21 +434,25 @@ transport_recv(void *sock, int has_rid, const char *cluster_id,
     s_meta(&msg, "Peer-Address", m->peer, sizeof(m->peer));
     s_drain(sock);
 
-    m->env = itl__envelope__unpack(NULL, zmq_msg_size(&msg),
-                                   zmq_msg_data(&msg));
+    m->env =
+        itl__envelope__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
     if (m->env == NULL) {
-        rc = err_set(ERR_PROTO, "dropped an undecodable message of %zu "
-                     "bytes from %s", zmq_msg_size(&msg),
-                     m->user[0] ? m->user : m->peer);
+        rc = err_set(ERR_PROTO,
+                     "dropped an undecodable message of %zu "
+                     "bytes from %s",
+                     zmq_msg_size(&msg), m->user[0] ? m->user : m->peer);
     } else if (m->env->version != TRANSPORT_PROTOCOL_VERSION) {
-        rc = err_set(ERR_PROTO, "dropped a message of protocol version %u "
-                     "from %s (ours is %d)", m->env->version,
-                     m->user[0] ? m->user : m->peer,
+        rc = err_set(ERR_PROTO,
+                     "dropped a message of protocol version %u "
+                     "from %s (ours is %d)",
+                     m->env->version, m->user[0] ? m->user : m->peer,
                      TRANSPORT_PROTOCOL_VERSION);
     } else if (strcmp(m->env->cluster_id, cluster_id) != 0) {
-        rc = err_set(ERR_PROTO, "dropped a message for cluster '%.63s' "
-                     "from %s (this is cluster '%s')", m->env->cluster_id,
-                     m->user[0] ? m->user : m->peer, cluster_id);
+        rc = err_set(ERR_PROTO,
+                     "dropped a message for cluster '%.63s' "
+                     "from %s (this is cluster '%s')",
+                     m->env->cluster_id, m->user[0] ? m->user : m->peer,
+                     cluster_id);
     } else if (protocheck_envelope(m->env) != ERR_OK) {
         char why[300];
         snprintf(why, sizeof(why), "%s", err_detail());

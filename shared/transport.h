@@ -21,7 +21,7 @@
 #define ENROL_BUSY "too many enrolments at once; retry"
 /* ZAP domains: enrolled nodes only, or anyone (enrolment socket). */
 #define TRANSPORT_DOMAIN_CLUSTER "cluster"
-#define TRANSPORT_DOMAIN_ENROL "enrol"
+#define TRANSPORT_DOMAIN_ENROL   "enrol"
 
 typedef struct {
     char pub[41]; /* Z85 */
@@ -78,8 +78,8 @@ int transport_send(void *sock, const uint8_t *rid, size_t ridlen,
 typedef struct {
     uint8_t rid[256];
     size_t ridlen;
-    char user[64];    /* ZAP user id: the enrolled host name, or "" */
-    char peer[64];    /* peer address as libzmq saw it */
+    char user[64]; /* ZAP user id: the enrolled host name, or "" */
+    char peer[64]; /* peer address as libzmq saw it */
     Itl__Envelope *env;
 } transport_msg_t;
 
@@ -100,7 +100,6 @@ void transport_msg_clear(transport_msg_t *m);
  * the host name. ERR_OK or ERR_ARG/ERR_CRYPTO.
  */
 int transport_enrol_mac(const uint8_t key[32], const uint8_t nonce[32],
-                        const char *z85, const char *host,
-                        uint8_t out[32]) WUR;
+                        const char *z85, const char *host, uint8_t out[32]) WUR;
 
 #endif

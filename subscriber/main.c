@@ -42,8 +42,7 @@ typedef struct {
 /* ---- enrolment ----------------------------------------------------- */
 
 static int
-s_enrol_exchange(sub_t *s, void *sock, Itl__Envelope *out,
-                 Itl__Envelope **in)
+s_enrol_exchange(sub_t *s, void *sock, Itl__Envelope *out, Itl__Envelope **in)
 {
     zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
     transport_msg_t m;
@@ -51,9 +50,10 @@ s_enrol_exchange(sub_t *s, void *sock, Itl__Envelope *out,
     if (transport_send(sock, NULL, 0, s->cfg.cluster_id, out) != ERR_OK)
         return ERR_NET;
     if (zmq_poll(&item, 1, s->cfg.connect_timeout_ms) <= 0)
-        return err_set(ERR_TIMEOUT, "the publisher at %s did not answer "
-                       "the enrolment within %d ms", s->cfg.publisher,
-                       s->cfg.connect_timeout_ms);
+        return err_set(ERR_TIMEOUT,
+                       "the publisher at %s did not answer "
+                       "the enrolment within %d ms",
+                       s->cfg.publisher, s->cfg.connect_timeout_ms);
     if (transport_recv(sock, 0, s->cfg.cluster_id, &m) != ERR_OK)
         return err_set(ERR_PROTO, "bad enrolment answer from %s",
                        s->cfg.publisher);
@@ -85,7 +85,7 @@ s_enrol_once(sub_t *s, void *sock)
         /* Many nodes enrol at once: wait and try again. */
         itl__envelope__free_unpacked(in, NULL);
         return err_set(ERR_TIMEOUT, "the publisher is busy enrolling other "
-                       "nodes");
+                                    "nodes");
     }
     if (in->body_case != ITL__ENVELOPE__BODY_ENROL_CHALLENGE ||
         in->enrol_challenge->nonce.len != 32) {
@@ -136,8 +136,8 @@ s_enrol(sub_t *s)
     if (agent_endpoint(s->cfg.publisher, 1, endpoint, sizeof(endpoint)))
         return ERR_ARG;
     while (!agent_stop && rc == ERR_TIMEOUT) {
-        void *sock = transport_client(s->ctx, ZMQ_DEALER, endpoint,
-                                      &s->keys, s->cfg.publisher_key);
+        void *sock = transport_client(s->ctx, ZMQ_DEALER, endpoint, &s->keys,
+                                      s->cfg.publisher_key);
         if (sock == NULL)
             return ERR_NET;
         log_info("%s: enrolling with the publisher at %s", s->cfg.hostname,
@@ -161,8 +161,7 @@ s_enrol(sub_t *s)
 static void
 s_send(sub_t *s, Itl__Envelope *env)
 {
-    if (transport_send(s->dealer, NULL, 0, s->cfg.cluster_id, env) !=
-        ERR_OK)
+    if (transport_send(s->dealer, NULL, 0, s->cfg.cluster_id, env) != ERR_OK)
         log_warning("%s: cannot send to the publisher: %s", s->cfg.hostname,
                     err_detail());
 }
@@ -247,7 +246,7 @@ s_on_order(sub_t *s, const Itl__ResetOrder *o)
         return;
     }
     tftpnode_order_t to = {o->job_id, o->itl.data, o->itl.len, o->timestamp,
-                           0, NULL, 0};
+                           0,         NULL,        0};
     if (o->has_sent_at)
         to.expires = (long long)o->sent_at + o->deadline_ms / 1000;
     if (o->has_signer_der) {
@@ -282,15 +281,16 @@ s_on_message(sub_t *s, transport_msg_t *m)
             break;
         }
         if (tftpnode_set_certset(s->node, m->env->cert_set) != ERR_OK)
-            log_err("%s: cannot take the certificate set: %s",
-                    s->cfg.hostname, err_detail());
+            log_err("%s: cannot take the certificate set: %s", s->cfg.hostname,
+                    err_detail());
         break;
     case ITL__ENVELOPE__BODY_RESET_ORDER:
         s_on_order(s, m->env->reset_order);
         break;
     default:
         log_warning("%s: dropped an unexpected message (%d) from the "
-                    "publisher", s->cfg.hostname, (int)m->env->body_case);
+                    "publisher",
+                    s->cfg.hostname, (int)m->env->body_case);
     }
 }
 
@@ -317,10 +317,10 @@ s_regen(sub_t *s, const adminsock_req_t *r)
         der = &s->tvs_der;
     if (der != NULL) {
         ProtobufCBinaryData fresh = {0, NULL};
-        if (s_load_der(s, der == &s->cm_der ? "callmanager" : "tvs",
-                       &fresh) != ERR_OK) {
-            log_err("%s: cannot load the new certificate: %s",
-                    s->cfg.hostname, err_detail());
+        if (s_load_der(s, der == &s->cm_der ? "callmanager" : "tvs", &fresh) !=
+            ERR_OK) {
+            log_err("%s: cannot load the new certificate: %s", s->cfg.hostname,
+                    err_detail());
             adminsock_line(s->admin, r->rid, r->ridlen, 1,
                            "error: cannot load the new certificate: %s",
                            err_detail());
@@ -342,8 +342,7 @@ s_on_admin(sub_t *s)
 {
     static const char *const reset[] = {"utils", "itl", "reset", NULL};
     static const char *const cluster[] = {"show", "cluster", NULL};
-    static const char *const itlcluster[] = {"show", "itl", "cluster",
-                                             NULL};
+    static const char *const itlcluster[] = {"show", "itl", "cluster", NULL};
     static const char *const history[] = {"itl-history", NULL};
     static const char *const regen[] = {"set", "cert", "regen", NULL};
     adminsock_req_t r;
@@ -355,15 +354,15 @@ s_on_admin(sub_t *s)
     } else if (agentcmd_is(r.req, regen)) {
         s_regen(s, &r);
     } else if (agentcmd_is(r.req, reset) || agentcmd_is(r.req, cluster) ||
-               agentcmd_is(r.req, itlcluster) ||
-               agentcmd_is(r.req, history)) {
+               agentcmd_is(r.req, itlcluster) || agentcmd_is(r.req, history)) {
         adminsock_line(s->admin, r.rid, r.ridlen, 1,
                        "This is not a publisher node");
         adminsock_done(s->admin, r.rid, r.ridlen, 1);
     } else {
         adminsock_line(s->admin, r.rid, r.ridlen, 1,
                        "The subscriber agent does not know the command "
-                       "'%.64s'", r.req->argv[0]);
+                       "'%.64s'",
+                       r.req->argv[0]);
         adminsock_done(s->admin, r.rid, r.ridlen, 2);
     }
     adminsock_req_clear(&r);
@@ -403,8 +402,10 @@ s_start(sub_t *s)
         (rc = agent_enrol_key(&s->cfg, s->enrol_key)) != ERR_OK ||
         (rc = s_load_der(s, "callmanager", &s->cm_der)) != ERR_OK ||
         (rc = s_load_der(s, "tvs", &s->tvs_der)) != ERR_OK)
-        return err_set(rc, "cannot load the node's keys: %s (did you run "
-                       "'itl-subscriber init'?)", err_detail());
+        return err_set(rc,
+                       "cannot load the node's keys: %s (did you run "
+                       "'itl-subscriber init'?)",
+                       err_detail());
     s->node = tftpnode_new(&s->cfg);
     if (s->node == NULL)
         return err_set(ERR_IO, "cannot set up the TFTP node");
@@ -429,7 +430,8 @@ s_start(sub_t *s)
     if (s->dealer == NULL)
         return ERR_NET;
     log_notice("subscriber %s connecting to the publisher at %s, serving "
-               "ITL %s", s->cfg.hostname, endpoint, tftpnode_sha1(s->node));
+               "ITL %s",
+               s->cfg.hostname, endpoint, tftpnode_sha1(s->node));
     s_register(s);
     return ERR_OK;
 }
@@ -444,7 +446,8 @@ s_tick(sub_t *s)
     /* No welcome: the publisher lost us, or never got the registration. */
     if (!s->welcomed && now - s->registered_at > s->cfg.heartbeat_timeout_ms) {
         log_warning("%s: no answer from the publisher at %s for %d ms; "
-                    "registering again", s->cfg.hostname, s->cfg.publisher,
+                    "registering again",
+                    s->cfg.hostname, s->cfg.publisher,
                     s->cfg.heartbeat_timeout_ms);
         s_register(s);
     }
@@ -463,8 +466,8 @@ s_loop(sub_t *s)
         if (zmq_poll(items, 2, 100) < 0)
             continue;
         if (items[0].revents & ZMQ_POLLIN) {
-            while ((rc = transport_recv(s->dealer, 0, s->cfg.cluster_id,
-                                        &m)) != ERR_NOTFOUND) {
+            while ((rc = transport_recv(s->dealer, 0, s->cfg.cluster_id, &m)) !=
+                   ERR_NOTFOUND) {
                 if (rc == ERR_OK)
                     s_on_message(s, &m);
                 transport_msg_clear(&m);

@@ -13,10 +13,10 @@ test_wrapping_keeps_the_inner_detail(void **state)
 {
     (void)state;
     err_set(ERR_NOTFOUND, "cannot open /x/ITLFile.tlv: No such file");
-    assert_int_equal(err_set(ERR_IO, "cannot read the ITL: %s",
-                             err_detail()), ERR_IO);
+    assert_int_equal(err_set(ERR_IO, "cannot read the ITL: %s", err_detail()),
+                     ERR_IO);
     assert_string_equal(err_detail(), "cannot read the ITL: cannot open "
-                        "/x/ITLFile.tlv: No such file");
+                                      "/x/ITLFile.tlv: No such file");
     assert_int_equal(err_last(), ERR_IO);
 }
 

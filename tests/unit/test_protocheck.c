@@ -60,13 +60,14 @@ test_register(void **state)
     assert_int_equal(protocheck_envelope(&e), ERR_OK);
     r.hostname = "../../etc/cron.d/x";
     assert_int_equal(protocheck_envelope(&e), ERR_PROTO);
-    assert_string_equal(err_detail(), "register.hostname "
+    assert_string_equal(err_detail(),
+                        "register.hostname "
                         "'../../etc/cron.d/x' is not a host name");
     r.hostname = "sub1";
     r.tvs_der.len = 70000;
     assert_int_equal(protocheck_envelope(&e), ERR_PROTO);
     assert_string_equal(err_detail(), "register.tvs_der of 70000 bytes is "
-                        "outside 64..16384");
+                                      "outside 64..16384");
 }
 
 static void
@@ -86,7 +87,7 @@ test_order(void **state)
     o.itl.len = ITL_MAX_FILE + 1;
     assert_int_equal(protocheck_envelope(&e), ERR_PROTO);
     assert_string_equal(err_detail(), "reset_order.itl of 65537 bytes is "
-                        "outside 1..65536");
+                                      "outside 1..65536");
     o.itl.len = sizeof(s_der);
     o.job_id = 0;
     assert_int_equal(protocheck_envelope(&e), ERR_PROTO);
@@ -95,7 +96,7 @@ test_order(void **state)
     o.deadline_ms = 0xffffffffu;
     assert_int_equal(protocheck_envelope(&e), ERR_PROTO);
     assert_string_equal(err_detail(), "reset_order.deadline_ms 4294967295 "
-                        "is outside 1..3600000");
+                                      "is outside 1..3600000");
 }
 
 static void
@@ -114,7 +115,7 @@ test_certset_and_report(void **state)
     cs.n_certs = 100000;
     assert_int_equal(protocheck_envelope(&e), ERR_PROTO);
     assert_string_equal(err_detail(), "cert_set holds 100000 certificates, "
-                        "over the limit of 8192");
+                                      "over the limit of 8192");
 
     e.body_case = ITL__ENVELOPE__BODY_RESET_REPORT;
     e.reset_report = &r;

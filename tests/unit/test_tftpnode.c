@@ -34,7 +34,7 @@ static const node_params_t s_sub = {
 typedef struct {
     char root[200];
     char pub_state[600];
-    config_t cfg;          /* the subscriber's */
+    config_t cfg; /* the subscriber's */
     tftpnode_t *node;
     Itl__CertSet set;
     Itl__NodeCert *certs[1];
@@ -80,28 +80,25 @@ s_setup(void **state)
 
     config_defaults(&f->cfg, CONFIG_SUBSCRIBER);
     snprintf(f->cfg.hostname, sizeof(f->cfg.hostname), "sub1");
-    snprintf(f->cfg.state_dir, sizeof(f->cfg.state_dir), "%s/sub1",
-             f->root);
+    snprintf(f->cfg.state_dir, sizeof(f->cfg.state_dir), "%s/sub1", f->root);
     snprintf(f->cfg.tftp_folders[0], sizeof(f->cfg.tftp_folders[0]),
              "%s/tftp-a", f->root);
     snprintf(f->cfg.tftp_folders[1], sizeof(f->cfg.tftp_folders[1]),
              "%s/tftp-b", f->root);
     f->cfg.ntftp_folders = 2;
     f->cfg.tftp_restart = CONFIG_RESTART_NONE;
-    assert_int_equal(node_init(f->cfg.state_dir, &s_sub, "cpw", NULL),
-                     ERR_OK);
+    assert_int_equal(node_init(f->cfg.state_dir, &s_sub, "cpw", NULL), ERR_OK);
 
     /* The cluster's certificate set: the publisher's TVS and recovery. */
-    assert_int_equal(node_recovery_load(f->pub_state, &f->rec_key,
-                                        &f->rec_cert), ERR_OK);
+    assert_int_equal(
+        node_recovery_load(f->pub_state, &f->rec_key, &f->rec_cert), ERR_OK);
     n = i2d_X509(f->rec_cert, &f->rec_der);
     assert_true(n > 0);
     itl__cert_set__init(&f->set);
     f->set.generation = 7;
     f->set.recovery_der.data = f->rec_der;
     f->set.recovery_der.len = (size_t)n;
-    assert_int_equal(node_cert_load(f->pub_state, "tvs", NULL, &tvs),
-                     ERR_OK);
+    assert_int_equal(node_cert_load(f->pub_state, "tvs", NULL, &tvs), ERR_OK);
     n = i2d_X509(tvs, &f->tvs_der);
     X509_free(tvs);
     itl__node_cert__init(&f->tvs);
@@ -144,10 +141,9 @@ s_resigned(fx_t *f, EVP_PKEY *key, X509 *cert, uint32_t ts)
 {
     itl_file_t *cur = NULL, *out = NULL;
 
-    assert_int_equal(itl_file_load(tftpnode_itl_path(f->node), &cur),
+    assert_int_equal(itl_file_load(tftpnode_itl_path(f->node), &cur), ERR_OK);
+    assert_int_equal(itl_file_resign(cur, key, cert, ITL_DIGEST_SHA1, ts, &out),
                      ERR_OK);
-    assert_int_equal(itl_file_resign(cur, key, cert, ITL_DIGEST_SHA1, ts,
-                                     &out), ERR_OK);
     itl_file_destroy(&cur);
     return out;
 }
@@ -183,8 +179,7 @@ test_own_itl_has_recovery_record(void **state)
     itl_file_t *itl = NULL;
     size_t n, rec = 0, tvs = 0;
 
-    assert_int_equal(itl_file_load(tftpnode_itl_path(f->node), &itl),
-                     ERR_OK);
+    assert_int_equal(itl_file_load(tftpnode_itl_path(f->node), &itl), ERR_OK);
     n = itl_file_record_count(itl);
     for (size_t i = 0; i < n; i++) {
         const itl_record_t *r = itl_file_record(itl, i);
@@ -249,8 +244,9 @@ test_forged_reset_refused(void **state)
     char before[41], after[41];
 
     /* Same subject as the real recovery certificate, another key. */
-    assert_int_equal(keystore_generate("ITLRECOVERY_pub", &org, 1024, 30,
-                                       &key, &cert), ERR_OK);
+    assert_int_equal(
+        keystore_generate("ITLRECOVERY_pub", &org, 1024, 30, &key, &cert),
+        ERR_OK);
     itl = s_resigned(f, key, cert, 2000000000);
     s_file_sha1(tftpnode_itl_path(f->node), before);
     assert_int_equal(s_apply(f, itl, 1), ERR_UNTRUSTED);
@@ -347,8 +343,8 @@ test_expired_order_refused(void **state)
     itl_file_t *itl = s_resigned(f, f->rec_key, f->rec_cert, 2000000000);
     size_t len;
     const uint8_t *b = itl_file_bytes(itl, &len);
-    tftpnode_order_t o = {4, b, len, 2000000000,
-                          (long long)time(NULL) - 60, NULL, 0};
+    tftpnode_order_t o = {4,    b, len, 2000000000, (long long)time(NULL) - 60,
+                          NULL, 0};
     char before[41], after[41];
 
     s_file_sha1(tftpnode_itl_path(f->node), before);
@@ -377,10 +373,11 @@ test_restored_signer(void **state)
     const uint8_t *b, *b2;
     int n, n2;
 
-    assert_int_equal(keystore_generate("ITLRECOVERY_oldpub", &org, 1024, 30,
-                                       &key, &cert), ERR_OK);
-    assert_int_equal(keystore_generate("intruder", &org, 1024, 30, &key2,
-                                       &cert2), ERR_OK);
+    assert_int_equal(
+        keystore_generate("ITLRECOVERY_oldpub", &org, 1024, 30, &key, &cert),
+        ERR_OK);
+    assert_int_equal(
+        keystore_generate("intruder", &org, 1024, 30, &key2, &cert2), ERR_OK);
     n = i2d_X509(cert, &der);
     n2 = i2d_X509(cert2, &der2);
     itl2 = s_resigned(f, key2, cert2, 2000000000);
@@ -389,7 +386,8 @@ test_restored_signer(void **state)
     f->nsteps = 0;
     assert_int_equal(tftpnode_apply_reset(f->node, &bad, s_report, f),
                      ERR_UNTRUSTED);
-    assert_string_equal(f->reasons[0], "the ITL is not signed by the "
+    assert_string_equal(f->reasons[0],
+                        "the ITL is not signed by the "
                         "cluster's ITLRecovery key (the order's signer "
                         "'intruder' is not an ITLRecovery certificate)");
 
@@ -397,8 +395,7 @@ test_restored_signer(void **state)
     b = itl_file_bytes(itl, &len);
     tftpnode_order_t good = {2, b, len, 2000000001, 0, der, (size_t)n};
     f->nsteps = 0;
-    assert_int_equal(tftpnode_apply_reset(f->node, &good, s_report, f),
-                     ERR_OK);
+    assert_int_equal(tftpnode_apply_reset(f->node, &good, s_report, f), ERR_OK);
     assert_int_equal(f->steps[1], ITL__RESET_STEP__RESTARTED);
     itl_file_destroy(&itl);
     itl_file_destroy(&itl2);
@@ -420,8 +417,8 @@ main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_forged_reset_refused, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_replayed_reset_refused,
-                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_replayed_reset_refused, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_garbage_refused, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_normal_restart_rebuilds_own,
