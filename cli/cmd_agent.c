@@ -20,7 +20,10 @@
 #include "fsutil.h"
 #include "prompt.h"
 
+/* How long an agent may stay silent: long for the commands that do work
+ * on every node (each line resets it), short for the others. */
 #define AGENT_TIMEOUT_MS 120000
+#define AGENT_QUICK_MS 15000
 
 typedef struct {
     const char *socket;
@@ -135,7 +138,9 @@ s_call(const char *words, int argc, char **argv, int needs_password)
         return CMD_EXIT_ERROR;
     }
     rc = adminsock_call(sock, n, v, needs_password ? password : NULL, o.json,
-                        AGENT_TIMEOUT_MS);
+                        needs_password || strstr(words, "restart") != NULL
+                            ? AGENT_TIMEOUT_MS
+                            : AGENT_QUICK_MS);
     OPENSSL_cleanse(password, sizeof(password));
     return rc;
 }

@@ -437,6 +437,7 @@ s_on_heartbeat(pub_t *p, transport_msg_t *msg)
     memcpy(m->rid, msg->rid, msg->ridlen);
     m->ridlen = msg->ridlen;
     m->last_seen = time_mono_ms();
+    m->quiet_logged = 0;
     if (hb->itl_sha1 != NULL)
         snprintf(m->sha1, sizeof(m->sha1), "%.40s", hb->itl_sha1);
     if (hb->itl_signer != NULL)
@@ -492,12 +493,14 @@ pub_cluster_tick(pub_t *p)
     for (size_t i = 0; i < p->nmembers; i++) {
         member_t *m = &p->members[i];
         long long quiet = now - m->last_seen;
-        /* Log a node going quiet once, in the tick that crosses the line. */
-        if (m->connected && quiet > p->cfg.heartbeat_timeout_ms &&
-            quiet <= p->cfg.heartbeat_timeout_ms + 1000)
+        /* Log a node going quiet once; a heartbeat clears the mark. */
+        if (m->connected && !m->quiet_logged &&
+            quiet > p->cfg.heartbeat_timeout_ms) {
+            m->quiet_logged = 1;
             log_warning("%s stopped sending heartbeats %lld ms ago; it is "
                         "no longer an active TFTP node",
                         m->host, quiet);
+        }
     }
     for (size_t i = 0; i < PUB_MAX_PENDING; i++) {
         if (p->pending[i].ridlen &&
@@ -633,6 +636,11 @@ s_on_proof(pub_t *p, transport_msg_t *msg)
         return;
     }
     fclose(f);
+    if (pub_member_find(p, e->host) != NULL)
+        log_warning("%s enrolled again with a new CURVE key; its old key is "
+                    "no longer admitted. If %s was not rebuilt, someone else "
+                    "knows the cluster security password",
+                    e->host, e->host);
     zap_allow(p->zap, e->host, e->key);
     log_notice("enrolled %s (CURVE key %s) from %s", e->host, e->key,
                msg->peer);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
@@ -37,10 +38,7 @@ s_open_sockets(pub_t *p)
                                 TRANSPORT_DOMAIN_ENROL);
     if (p->enrol == NULL)
         return ERR_NET;
-    if (p->cfg.admin_socket[0])
-        snprintf(admin, sizeof(admin), "%s", p->cfg.admin_socket);
-    else
-        config_state_path(&p->cfg, "admin.sock", admin, sizeof(admin));
+    agent_admin_path(&p->cfg, admin, sizeof(admin));
     p->admin = adminsock_bind(p->ctx, admin, p->cfg.admin_group);
     if (p->admin == NULL)
         return ERR_NET;
@@ -89,17 +87,26 @@ s_loop(pub_t *p)
 static int
 s_run(pub_t *p)
 {
-    int rc;
+    int rc, created = 0;
 
     agent_signals();
     p->ctx = zmq_ctx_new();
-    if ((rc = agent_curve_keys(&p->cfg, &p->keys)) != ERR_OK ||
+    if ((rc = agent_lock_state(&p->cfg)) != ERR_OK) {
+        log_err("%s: %s", p->cfg.hostname, err_detail());
+        return 1;
+    }
+    if ((rc = agent_curve_keys(&p->cfg, &p->keys, &created)) != ERR_OK ||
         (rc = agent_enrol_key(&p->cfg, p->enrol_key)) != ERR_OK) {
         log_err("%s: cannot load the node's keys: %s (did you run "
                 "'itl-publisher init'?)",
                 p->cfg.hostname, err_detail());
         return 1;
     }
+    if (created)
+        log_warning("%s: made a new CURVE key pair (STATE/curve.key was "
+                    "missing): every subscriber's publisher_key must be "
+                    "changed to %s, or they cannot reach this publisher",
+                    p->cfg.hostname, p->keys.pub);
     if ((rc = s_open_sockets(p)) != ERR_OK) {
         log_err("%s", err_detail());
         return 1;
@@ -143,8 +150,13 @@ s_cleanup(pub_t *p)
         zmq_close(p->cluster);
     if (p->enrol)
         zmq_close(p->enrol);
-    if (p->admin)
+    if (p->admin) {
+        char path[300];
         zmq_close(p->admin);
+        /* A socket file left behind would look like a live agent. */
+        agent_admin_path(&p->cfg, path, sizeof(path));
+        unlink(path);
+    }
     zap_stop(&p->zap);
     if (p->ctx)
         zmq_ctx_term(p->ctx);
@@ -178,7 +190,7 @@ main(int argc, char **argv)
     if (strcmp(o.command, "init") == 0)
         return agent_init(&o, &p.cfg);
     if (strcmp(o.command, "show-key") == 0) {
-        if (agent_curve_keys(&p.cfg, &p.keys) != ERR_OK) {
+        if (agent_curve_keys(&p.cfg, &p.keys, NULL) != ERR_OK) {
             fprintf(stderr, "%s\n", err_detail());
             return 1;
         }

@@ -603,6 +603,11 @@ pub_reset_start(pub_t *p, const uint8_t *rid, size_t ridlen,
     if (s_plan(p) != ERR_OK)
         goto fail;
     s_list_nodes(p);
+    if (j->nnodes == 0) {
+        err_set(ERR_NOTFOUND, "no active TFTP node in the cluster; nothing "
+                "to reset");
+        goto fail;
+    }
 
     if (with == NULL && s_resume(p, &f) == ERR_OK) {
         j->timestamp = itl_file_timestamp(f);

@@ -41,7 +41,7 @@ adminsock_bind(void *ctx, const char *path, int gid)
     /* A stale socket file of a dead agent would make the bind fail. */
     unlink(path);
     /* Create the socket file private from the start, not chmod it later. */
-    old = umask(gid >= 0 ? 0007 : 0077);
+    old = umask(gid >= 0 ? 0117 : 0177);
     if (zmq_bind(s, endpoint) != 0) {
         umask(old);
         err_set(ERR_NET, "cannot open the admin socket %s: %s", path,
@@ -198,7 +198,9 @@ s_monitor(void *ctx, void *s)
     int linger = 0;
 
     snprintf(ep, sizeof(ep), "inproc://admin-monitor-%p", s);
-    if (zmq_socket_monitor(s, ep, ZMQ_EVENT_DISCONNECTED) != 0)
+    if (zmq_socket_monitor(s, ep,
+                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_CONNECT_RETRIED) != 0)
         return NULL;
     mon = zmq_socket(ctx, ZMQ_PAIR);
     if (mon == NULL)
@@ -211,10 +213,65 @@ s_monitor(void *ctx, void *s)
     return mon;
 }
 
+/* Reads one event of the monitor: its number, or -1. */
+static int
+s_monitor_event(void *mon)
+{
+    zmq_msg_t msg;
+    uint16_t ev = 0;
+    int more = 0;
+    size_t sz = sizeof(more);
+
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, mon, 0) < 0) {
+        zmq_msg_close(&msg);
+        return -1;
+    }
+    if (zmq_msg_size(&msg) >= sizeof(ev))
+        memcpy(&ev, zmq_msg_data(&msg), sizeof(ev));
+    zmq_msg_close(&msg);
+    zmq_getsockopt(mon, ZMQ_RCVMORE, &more, &sz);
+    while (more) { /* the endpoint frame */
+        zmq_msg_init(&msg);
+        zmq_msg_recv(&msg, mon, 0);
+        zmq_msg_close(&msg);
+        zmq_getsockopt(mon, ZMQ_RCVMORE, &more, &sz);
+    }
+    return ev;
+}
+
+/* Non-zero when the connection failed; the reason is printed. */
+static int
+s_connection_lost(void *mon, const char *path, int *connected)
+{
+    int ev = s_monitor_event(mon);
+
+    if (ev == ZMQ_EVENT_CONNECTED) {
+        *connected = 1;
+        return 0;
+    }
+    if (ev == ZMQ_EVENT_CONNECT_RETRIED && !*connected) {
+        fprintf(stderr, "itl-admin: no agent listens on %s (the socket of "
+                "an agent that stopped?); start the agent, or check "
+                "--config\n", path);
+        return 1;
+    }
+    if (ev == ZMQ_EVENT_DISCONNECTED) {
+        fprintf(stderr, "itl-admin: the agent at %s went away before "
+                "it answered (it stopped or crashed); see its log, and "
+                "for a reset run 'itl-admin show reset' once it is "
+                "back\n", path);
+        return 1;
+    }
+    return 0;
+}
+
 static int
 s_print_events(void *s, void *mon, const char *path, int timeout_ms,
                const s_keep_t *k)
 {
+    int connected = 0;
+
     for (;;) {
         zmq_pollitem_t items[] = {{s, 0, ZMQ_POLLIN, 0},
                                   {mon, 0, ZMQ_POLLIN, 0}};
@@ -223,13 +280,9 @@ s_print_events(void *s, void *mon, const char *path, int timeout_ms,
         int status, n = zmq_poll(items, mon ? 2 : 1, timeout_ms);
 
         if (n > 0 && !(items[0].revents & ZMQ_POLLIN)) {
-            fprintf(stderr,
-                    "itl-admin: the agent at %s went away before "
-                    "it answered (it stopped or crashed); see its log, and "
-                    "for a reset run 'itl-admin show reset' once it is "
-                    "back\n",
-                    path);
-            return 2;
+            if (s_connection_lost(mon, path, &connected))
+                return 2;
+            continue;
         }
         if (n <= 0) {
             fprintf(stderr,

@@ -1,6 +1,10 @@
 #include "agent.h"
 
 #include <getopt.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <fcntl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,12 +106,52 @@ agent_load_config(const agent_opts_t *o, int role, config_t *c)
 }
 
 int
-agent_curve_keys(const config_t *c, curve_keys_t *k)
+agent_curve_keys(const config_t *c, curve_keys_t *k, int *created)
 {
     char path[300];
+    int existed;
 
     config_state_path(c, "curve.key", path, sizeof(path));
+    existed = fs_exists(path);
+    if (created != NULL)
+        *created = !existed;
     return curve_keys_load_or_create(path, k);
+}
+
+int
+agent_lock_state(const config_t *c)
+{
+    char path[300], pid[32] = "";
+    int fd;
+    ssize_t n;
+
+    config_state_path(c, "agent.lock", path, sizeof(path));
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return err_set(ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        n = read(fd, pid, sizeof(pid) - 1);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(fd);
+        return err_set(ERR_EXISTS, "the state folder %s is in use by another "
+                       "agent (pid %s); stop it first", c->state_dir,
+                       pid[0] ? pid : "unknown");
+    }
+    snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) < 0 || write(fd, pid, strlen(pid)) < 0)
+        log_warning("cannot write %s: %s", path, strerror(errno));
+    /* The descriptor stays open: the lock lasts as long as the process. */
+    return ERR_OK;
+}
+
+void
+agent_admin_path(const config_t *c, char *buf, size_t len)
+{
+    if (c->admin_socket[0])
+        snprintf(buf, len, "%s", c->admin_socket);
+    else
+        config_state_path(c, "admin.sock", buf, len);
 }
 
 int
@@ -184,7 +228,7 @@ agent_init(const agent_opts_t *o, const config_t *c)
     fflush(stdout);
     if (fs_mkdir_p(c->state_dir, 0700) != ERR_OK ||
         node_init(c->state_dir, &np, cluster, pub ? admin : NULL) != ERR_OK ||
-        agent_curve_keys(c, &k) != ERR_OK) {
+        agent_curve_keys(c, &k, NULL) != ERR_OK) {
         fprintf(stderr, "init: %s\n", err_detail());
         goto out;
     }
@@ -222,6 +266,11 @@ agent_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* No reload on SIGHUP (restart the agent to read its configuration);
+     * a stray signal must not kill a node that phones depend on. */
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGUSR1, SIG_IGN);
+    signal(SIGUSR2, SIG_IGN);
 }
 
 int

@@ -36,8 +36,21 @@ int agent_load_config(const agent_opts_t *o, int role, config_t *c);
  */
 int agent_init(const agent_opts_t *o, const config_t *c);
 
-/* Loads the node's CURVE key pair (STATE/curve.key). Prints errors. */
-int agent_curve_keys(const config_t *c, curve_keys_t *k) WUR;
+/*
+ * Loads the node's CURVE key pair (STATE/curve.key), making one when there
+ * is none; *created (may be NULL) says whether it did.
+ */
+int agent_curve_keys(const config_t *c, curve_keys_t *k, int *created) WUR;
+
+/*
+ * Takes the state folder for this process (a lock on STATE/agent.lock), so
+ * that two agents never share keys, sockets and TFTP files. ERR_EXISTS
+ * names the pid that holds it.
+ */
+int agent_lock_state(const config_t *c) WUR;
+
+/* The admin socket's path: admin_socket, or STATE/admin.sock. */
+void agent_admin_path(const config_t *c, char *buf, size_t len);
 
 /* Loads the 32-byte enrolment key (STATE/secrets/enrol.key). */
 int agent_enrol_key(const config_t *c, uint8_t key[32]) WUR;

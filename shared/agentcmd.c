@@ -108,12 +108,13 @@ agentcmd_common(void *admin, const adminsock_req_t *r, tftpnode_t *node,
         adminsock_line(
             admin, r->rid, r->ridlen, 0,
             "{\"node\":\"%s\",\"role\":\"%s\",\"sha1\":\"%s\","
-            "\"signer\":\"%s\",\"reset\":%s}",
+            "\"signer\":\"%s\",\"reset\":%s,\"tftp_up\":%s}",
             s_json_text(cfg->hostname, host, sizeof(host)),
             cfg->role == CONFIG_PUBLISHER ? "publisher" : "subscriber",
             tftpnode_sha1(node),
             s_json_text(tftpnode_signer(node), signer, sizeof(signer)),
-            tftpnode_in_reset(node) ? "true" : "false");
+            tftpnode_in_reset(node) ? "true" : "false",
+            tftpnode_serving(node) ? "true" : "false");
         adminsock_done(admin, r->rid, r->ridlen, 0);
         return 1;
     }
@@ -124,7 +125,13 @@ agentcmd_common(void *admin, const adminsock_req_t *r, tftpnode_t *node,
             cfg->role == CONFIG_PUBLISHER ? "publisher" : "subscriber",
             tftpnode_sha1(node), tftpnode_signer(node),
             tftpnode_in_reset(node) ? "reset ITL" : "node's own ITL");
-        adminsock_done(admin, r->rid, r->ridlen, 0);
+        if (!tftpnode_serving(node))
+            adminsock_line(admin, r->rid, r->ridlen, 1,
+                           "%s: the TFTP service is DOWN: phones cannot "
+                           "download this ITL (see the agent's log)",
+                           cfg->hostname);
+        adminsock_done(admin, r->rid, r->ridlen,
+                       tftpnode_serving(node) ? 0 : 1);
         return 1;
     }
     return 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -15,6 +16,7 @@
 #include "itl.h"
 #include "log.h"
 #include "node.h"
+#include "prompt.h"
 #include "tftpc.h"
 #include "tftpd.h"
 
@@ -22,6 +24,8 @@
 #define CERTSET_FILE "certset.pb"
 /* How long a node waits for its own TFTP service to serve the new file. */
 #define TFTPNODE_CONFIRM_MS 3000
+/* How often a TFTP service that would not start is tried again. */
+#define TFTPNODE_RETRY_MS 5000
 
 struct tftpnode {
     const config_t *cfg;
@@ -36,6 +40,7 @@ struct tftpnode {
     char signer[160];
     char recovery_sha1[41]; /* of the served ITL's ITLRecovery record */
     char itl_path[300];
+    long long retry_at;      /* when to try starting in.tftpd again */
 };
 
 /* ---- persisted state ---------------------------------------------- */
@@ -316,6 +321,24 @@ s_serve_own(tftpnode_t *n)
 
 /* ---- public ------------------------------------------------------------ */
 
+static int
+s_searchable(const char *folder)
+{
+    struct stat st;
+
+    if (stat(folder, &st) < 0)
+        return err_set(ERR_IO, "cannot stat %s: %s", folder, strerror(errno));
+    if ((st.st_mode & 0055) == 0055)
+        return ERR_OK;
+    if (chmod(folder, (st.st_mode & 07777) | 0055) < 0)
+        return err_set(ERR_IO, "%s is not readable by the TFTP server (mode "
+                       "%04o) and cannot be changed: %s", folder,
+                       (unsigned)(st.st_mode & 07777), strerror(errno));
+    log_notice("made %s readable by the TFTP server (it was %04o)", folder,
+               (unsigned)(st.st_mode & 07777));
+    return ERR_OK;
+}
+
 tftpnode_t *
 tftpnode_new(const config_t *c)
 {
@@ -329,13 +352,16 @@ tftpnode_new(const config_t *c)
              c->tftp_folders[0]);
     for (size_t i = 0; i < c->ntftp_folders; i++) {
         folders[i] = c->tftp_folders[i];
-        if (fs_mkdir_p(c->tftp_folders[i], 0755) != ERR_OK) {
+        /* in.tftpd serves as another user: it must reach the folder
+         * whatever the agent's umask was when the folder was made. */
+        if (fs_mkdir_p(c->tftp_folders[i], 0755) != ERR_OK ||
+            s_searchable(c->tftp_folders[i]) != ERR_OK) {
             log_err("%s", err_detail());
             free(n);
             return NULL;
         }
     }
-    if (c->tftp_restart != CONFIG_RESTART_NONE) {
+    if (c->tftp && c->tftp_restart != CONFIG_RESTART_NONE) {
         n->tftpd =
             tftpd_new(c->tftpd, c->tftp_address, c->tftp_port, folders,
                       c->ntftp_folders, c->tftp_user[0] ? c->tftp_user : NULL);
@@ -654,13 +680,35 @@ tftpnode_in_reset(const tftpnode_t *n)
 void
 tftpnode_check(tftpnode_t *n)
 {
-    if (n->tftpd == NULL || !tftpd_check(n->tftpd))
+    long long now;
+
+    if (n->tftpd == NULL)
         return;
-    log_warning("%s: in.tftpd stopped (%s); starting it again",
-                n->cfg->hostname, err_detail());
+    if (tftpd_check(n->tftpd)) {
+        log_warning("%s: in.tftpd stopped (%s); starting it again",
+                    n->cfg->hostname, err_detail());
+        n->retry_at = 0;
+    }
+    if (tftpd_running(n->tftpd) || tftpd_mode(n->tftpd) != 0)
+        return;
+    /* Not running: try again now and then, saying so each time. */
+    now = time_mono_ms();
+    if (now < n->retry_at)
+        return;
+    n->retry_at = now + TFTPNODE_RETRY_MS;
     if (tftpd_start(n->tftpd) != ERR_OK)
-        log_err("%s: cannot start in.tftpd again: %s", n->cfg->hostname,
-                err_detail());
+        log_err("%s: the TFTP service is down, phones cannot download "
+                "their ITL: %s; retrying every %d s", n->cfg->hostname,
+                err_detail(), TFTPNODE_RETRY_MS / 1000);
+    else
+        log_notice("%s: the TFTP service is up again", n->cfg->hostname);
+}
+
+int
+tftpnode_serving(tftpnode_t *n)
+{
+    return n->tftpd == NULL || tftpd_mode(n->tftpd) != 0 ||
+           tftpd_running(n->tftpd);
 }
 
 void

@@ -97,8 +97,15 @@ uint32_t tftpnode_last_reset_ts(const tftpnode_t *n);
 /* Non-zero while the node serves a recovery-signed ITL. */
 int tftpnode_in_reset(const tftpnode_t *n);
 
-/* Restarts a supervised in.tftpd that died. Call from the event loop. */
+/*
+ * Restarts a supervised in.tftpd that died, and keeps trying (every few
+ * seconds, logging each failure) while it will not start. Call from the
+ * event loop.
+ */
 void tftpnode_check(tftpnode_t *n);
+
+/* Non-zero unless the supervised TFTP service is down. */
+int tftpnode_serving(tftpnode_t *n);
 
 /* Stops the TFTP service and frees *n; *n set to NULL. */
 void tftpnode_destroy(tftpnode_t **n);

@@ -394,11 +394,13 @@ s_load_der(sub_t *s, const char *name, ProtobufCBinaryData *out)
 static int
 s_start(sub_t *s)
 {
-    char admin[300], endpoint[160];
-    int rc;
+    char admin[300], endpoint[160], flag[300];
+    int rc, created = 0;
 
     s->ctx = zmq_ctx_new();
-    if ((rc = agent_curve_keys(&s->cfg, &s->keys)) != ERR_OK ||
+    if ((rc = agent_lock_state(&s->cfg)) != ERR_OK)
+        return rc;
+    if ((rc = agent_curve_keys(&s->cfg, &s->keys, &created)) != ERR_OK ||
         (rc = agent_enrol_key(&s->cfg, s->enrol_key)) != ERR_OK ||
         (rc = s_load_der(s, "callmanager", &s->cm_der)) != ERR_OK ||
         (rc = s_load_der(s, "tvs", &s->tvs_der)) != ERR_OK)
@@ -406,6 +408,14 @@ s_start(sub_t *s)
                        "cannot load the node's keys: %s (did you run "
                        "'itl-subscriber init'?)",
                        err_detail());
+    config_state_path(&s->cfg, "enrolled", flag, sizeof(flag));
+    if (created && fs_exists(flag)) {
+        /* The publisher knows the old key only: enrol the new one. */
+        log_warning("%s: made a new CURVE key pair (STATE/curve.key was "
+                    "missing); enrolling it with the publisher again",
+                    s->cfg.hostname);
+        unlink(flag);
+    }
     s->node = tftpnode_new(&s->cfg);
     if (s->node == NULL)
         return err_set(ERR_IO, "cannot set up the TFTP node");
@@ -413,10 +423,7 @@ s_start(sub_t *s)
         return rc;
     if (tvs_server_start(&s->cfg) != ERR_OK)
         log_err("%s: no TVS: %s", s->cfg.hostname, err_detail());
-    if (s->cfg.admin_socket[0])
-        snprintf(admin, sizeof(admin), "%s", s->cfg.admin_socket);
-    else
-        config_state_path(&s->cfg, "admin.sock", admin, sizeof(admin));
+    agent_admin_path(&s->cfg, admin, sizeof(admin));
     s->admin = adminsock_bind(s->ctx, admin, s->cfg.admin_group);
     if (s->admin == NULL)
         return ERR_NET;
@@ -486,8 +493,13 @@ s_cleanup(sub_t *s)
     tftpnode_destroy(&s->node);
     if (s->dealer)
         zmq_close(s->dealer);
-    if (s->admin)
+    if (s->admin) {
+        char path[300];
         zmq_close(s->admin);
+        /* A socket file left behind would look like a live agent. */
+        agent_admin_path(&s->cfg, path, sizeof(path));
+        unlink(path);
+    }
     if (s->ctx)
         zmq_ctx_term(s->ctx);
     OPENSSL_free(s->cm_der.data);
@@ -517,7 +529,7 @@ main(int argc, char **argv)
     if (strcmp(o.command, "init") == 0)
         return agent_init(&o, &s.cfg);
     if (strcmp(o.command, "show-key") == 0) {
-        if (agent_curve_keys(&s.cfg, &s.keys) != ERR_OK) {
+        if (agent_curve_keys(&s.cfg, &s.keys, NULL) != ERR_OK) {
             fprintf(stderr, "%s\n", err_detail());
             return 1;
         }

@@ -150,8 +150,9 @@ expect_line "$d/dead.err" "Not active, will not be reset: sub2 (no\
  heartbeat for more than 2000 ms); run the reset again once it is back"
 
 # --- an unknown CURVE key is refused -------------------------------------
-# sub2 comes back with a new CURVE key but claims to be enrolled.
-rm -f "$d/sub2/state/curve.key"
+# sub2 comes back with another CURVE key pair, one that was never
+# enrolled, and claims to be enrolled.
+install -m 600 "$d/pub/state/curve.key" "$d/sub2/state/curve.key"
 "$ITL_BIN/itl-subscriber" --config "$d/sub2/agent.conf" --foreground run \
     >> "$d/sub2/agent.log" 2>&1 &
 echo $! > "$d/sub2/agent.pid"
