@@ -1,6 +1,7 @@
 #include "node.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -275,24 +276,88 @@ s_make_keys(const char *state, const node_params_t *p)
     return rc;
 }
 
+/* The files node_init writes, in the order a check reports them. */
+static const char *const s_init_files[] = {
+    "keys/callmanager.key", "keys/callmanager.pem", "keys/tvs.key",
+    "keys/tvs.pem",         "keys/capf.key",        "keys/capf.pem",
+    "keys/ITLRecovery.p12", "secrets/p12.pass",     "secrets/enrol.key",
+    "secrets/admin.hash",
+};
+
+/* Puts into found the first entry of STATE/sub, if any; 1 when found. */
+static int
+s_first_entry(const char *state, const char *sub, char *found, size_t size)
+{
+    char dir[PATH_MAX];
+    struct dirent *e;
+    DIR *d;
+    int hit = 0;
+
+    if (s_join(dir, sizeof(dir), state, sub) != ERR_OK)
+        return 0;
+    d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    while (!hit && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        hit = snprintf(found, size, "%s/%s", dir, e->d_name) < (int)size;
+    }
+    closedir(d);
+    return hit;
+}
+
+/*
+ * ERR_EXISTS when STATE holds anything node_init would overwrite: node.info
+ * or any file in keys/ or secrets/ (a folder whose init stopped halfway,
+ * or whose node.info was removed, still holds keys that matter).
+ * curve.key is left alone: init keeps it, and show-key may make it first.
+ */
+int
+node_init_check(const char *state)
+{
+    char path[PATH_MAX];
+    const char *how = "to start over, move the folder away (mv";
+
+    if (s_join(path, sizeof(path), state, "node.info") != ERR_OK)
+        return err_last();
+    if (fs_exists(path))
+        return err_set(ERR_EXISTS,
+                       "%s is already an initialised node state folder "
+                       "(%s exists); refusing to overwrite its keys; %s %s "
+                       "%s.old) and run init again",
+                       state, path, how, state, state);
+    for (size_t i = 0; i < sizeof(s_init_files) / sizeof(s_init_files[0]);
+         i++) {
+        if (s_join(path, sizeof(path), state, s_init_files[i]) != ERR_OK)
+            return err_last();
+        if (fs_exists(path))
+            goto found;
+    }
+    if (s_first_entry(state, "keys", path, sizeof(path)) ||
+        s_first_entry(state, "secrets", path, sizeof(path)))
+        goto found;
+    return ERR_OK;
+found:
+    return err_set(ERR_EXISTS,
+                   "%s already holds keys or secrets of a node (%s exists) "
+                   "though it has no node.info; refusing to overwrite them; "
+                   "%s %s %s.old) and run init again",
+                   state, path, how, state, state);
+}
+
 int
 node_init(const char *state, const node_params_t *p,
           const char *cluster_password, const char *admin_password)
 {
-    char path[PATH_MAX];
     mode_t old;
     int rc;
 
     rc = s_check_params(p, cluster_password, admin_password);
     if (rc == ERR_OK)
-        rc = s_join(path, sizeof(path), state, "node.info");
+        rc = node_init_check(state);
     if (rc != ERR_OK)
         return rc;
-    if (fs_exists(path))
-        return err_set(ERR_EXISTS,
-                       "%s is already an initialised node state folder "
-                       "(%s exists); refusing to overwrite its keys",
-                       state, path);
 
     old = umask(077);
     rc = s_make_folders(state);

@@ -92,11 +92,21 @@ typedef struct {
  * ITLRecovery.p12, secrets and node.info (see the layout above). The
  * cluster password must be non-empty; admin_password is required on the
  * publisher and must be NULL on a subscriber. Returns ERR_OK, ERR_EXISTS
- * (node.info is there already; nothing is touched), ERR_ARG (bad host name,
+ * (node.info, or any file in keys/ or secrets/, is there already: nothing
+ * is touched, and the detail names the file and says to move the folder
+ * away to start over), ERR_ARG (bad host name,
  * organisation field, key size or password), ERR_IO or ERR_CRYPTO.
  */
 int node_init(const char *state, const node_params_t *p,
               const char *cluster_password, const char *admin_password) WUR;
+
+/*
+ * The check node_init makes before it touches anything, for asking it
+ * before the passwords: ERR_OK when STATE has no node.info and nothing in
+ * keys/ or secrets/ (curve.key does not count: init keeps it), else
+ * ERR_EXISTS with the message node_init would give.
+ */
+int node_init_check(const char *state) WUR;
 
 /*
  * Reads STATE/node.info. Returns ERR_OK, ERR_NOTFOUND (not initialised:

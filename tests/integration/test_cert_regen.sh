@@ -24,6 +24,22 @@ if printf 'x\ny\n' | "$BIN" node init --state "$S" --host pub1 --publisher \
 grep -q "refusing to overwrite its keys" "$TMP/err" || fail "re-init msg"
 [ "$before" = "$(sha1sum "$S/keys/callmanager.key")" ] || fail "changed"
 
+# Without node.info the keys are still there: init is refused (exit 2),
+# before any password is read, and changes nothing.
+mv "$S/node.info" "$TMP/node.info"
+p12=$(sha1sum <"$S/keys/ITLRecovery.p12")
+rc=0
+printf 'Other-Pass2\nAdmin-Pass9\n' | "$BIN" node init --state "$S" \
+    --host pub1 --publisher --bits 1024 --password-stdin >"$TMP/out" \
+    2>"$TMP/err" || rc=$?
+[ "$rc" = 2 ] || fail "init without node.info: exit $rc"
+[ "$(cat "$TMP/err")" = "error: $S already holds keys or secrets of a node ($S/keys/callmanager.key exists) though it has no node.info; refusing to overwrite them; to start over, move the folder away (mv $S $S.old) and run init again" ] \
+    || fail "init without node.info: $(cat "$TMP/err")"
+[ "$p12" = "$(sha1sum <"$S/keys/ITLRecovery.p12")" ] || fail "p12 changed"
+[ "$before" = "$(sha1sum "$S/keys/callmanager.key")" ] || fail "key changed"
+[ ! -e "$S/node.info" ] || fail "node.info written"
+mv "$TMP/node.info" "$S/node.info"
+
 # "no" at the prompt changes nothing.
 cm=$(sha1sum <"$S/keys/callmanager.pem")
 if echo no | "$BIN" set cert regen CallManager --state "$S" \

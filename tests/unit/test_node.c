@@ -178,12 +178,82 @@ test_init_publisher_layout(void **st)
     char msg[4096];
     snprintf(msg, sizeof(msg),
              "%s is already an initialised node state folder (%s/node.info "
-             "exists); refusing to overwrite its keys",
-             state, state);
+             "exists); refusing to overwrite its keys; to start over, move "
+             "the folder away (mv %s %s.old) and run init again",
+             state, state, state, state);
     assert_string_equal(err_detail(), msg);
     text = s_read(state, "secrets/p12.pass", &len);
     assert_memory_equal(text, pass, 64);
     free(text);
+}
+
+/* SHA-256 of STATE/rel, to show that a refused init changed nothing. */
+static void
+s_digest(const char *state, const char *rel, uint8_t md[SHA256_DIGEST_LENGTH])
+{
+    size_t len;
+    char *text = s_read(state, rel, &len);
+
+    SHA256((const uint8_t *)text, len, md);
+    free(text);
+}
+
+static void
+test_init_refuses_keys_without_info(void **st)
+{
+    static const char *kept[] = {"keys/callmanager.key", "keys/tvs.key",
+                                 "keys/capf.pem",        "keys/ITLRecovery.p12",
+                                 "secrets/p12.pass",     "secrets/enrol.key",
+                                 "secrets/admin.hash"};
+    uint8_t before[7][SHA256_DIGEST_LENGTH], after[SHA256_DIGEST_LENGTH];
+    char state[600], path[1024], want[4096];
+
+    (void)st;
+    s_init(state, sizeof(state), &pub);
+    for (size_t i = 0; i < 7; i++)
+        s_digest(state, kept[i], before[i]);
+    snprintf(path, sizeof(path), "%s/node.info", state);
+    assert_int_equal(unlink(path), 0);
+
+    assert_int_equal(node_init(state, &pub, "Other-Pass2", ADMIN), ERR_EXISTS);
+    snprintf(want, sizeof(want),
+             "%s already holds keys or secrets of a node "
+             "(%s/keys/callmanager.key exists) though it has no node.info; "
+             "refusing to overwrite them; to start over, move the folder "
+             "away (mv %s %s.old) and run init again",
+             state, state, state, state);
+    assert_string_equal(err_detail(), want);
+    for (size_t i = 0; i < 7; i++) {
+        s_digest(state, kept[i], after);
+        assert_memory_equal(after, before[i], sizeof(after));
+    }
+    assert_int_equal(fs_exists(path), 0);
+
+    /* An init stopped after its first secret: the secret is kept too. */
+    s_newstate(state, sizeof(state), "half");
+    snprintf(path, sizeof(path), "%s/secrets", state);
+    assert_int_equal(fs_mkdir_p(path, 0700), ERR_OK);
+    snprintf(path, sizeof(path), "%s/secrets/enrol.key", state);
+    assert_int_equal(
+        fs_write_durable(path, "0123456789abcdef0123456789abcdef", 32, 0600, 0),
+        ERR_OK);
+    assert_int_equal(node_init(state, &pub, CLUSTER, ADMIN), ERR_EXISTS);
+    snprintf(want, sizeof(want),
+             "%s already holds keys or secrets of a node (%s exists) though "
+             "it has no node.info; refusing to overwrite them; to start "
+             "over, move the folder away (mv %s %s.old) and run init again",
+             state, path, state, state);
+    assert_string_equal(err_detail(), want);
+
+    /* Any other file in keys/ counts as well, e.g. a kept .prev. */
+    assert_int_equal(unlink(path), 0);
+    snprintf(path, sizeof(path), "%s/keys", state);
+    assert_int_equal(fs_mkdir_p(path, 0700), ERR_OK);
+    snprintf(path, sizeof(path), "%s/keys/tvs.key.prev", state);
+    assert_int_equal(fs_write_durable(path, "x", 1, 0600, 0), ERR_OK);
+    assert_int_equal(node_init(state, &pub, CLUSTER, ADMIN), ERR_EXISTS);
+    assert_non_null(strstr(err_detail(), "/keys/tvs.key.prev exists)"));
+    assert_int_equal(s_mode(state, "secrets/p12.pass"), (mode_t)-1);
 }
 
 static void
@@ -596,6 +666,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_publisher_layout),
+        cmocka_unit_test(test_init_refuses_keys_without_info),
         cmocka_unit_test(test_init_subscriber),
         cmocka_unit_test(test_init_bad_params),
         cmocka_unit_test(test_hold_timer),
