@@ -156,15 +156,21 @@ node_p12_pass_load(const char *state, char pass[65])
         rc = fs_check_private(path);
     if (rc == ERR_OK)
         rc = fs_read_file(path, 64, &buf, &len);
-    if (rc != ERR_OK)
+    if (rc == ERR_TOOBIG)
+        len = 65;
+    else if (rc != ERR_OK)
         return rc;
-    if (len != 64) {
-        rc = err_set(ERR_FORMAT, "%s holds %zu bytes, not 64 hex digits", path,
-                     len);
+    /* node_init writes exactly kdf_p12_password's 64 lower-case digits. */
+    if (len != 64 || strspn((char *)buf, "0123456789abcdef") != 64) {
+        rc = err_set(ERR_FORMAT,
+                     "%s is damaged (expected 64 hex digits, as init "
+                     "writes them, and nothing else)",
+                     path);
     } else {
         memcpy(pass, buf, 65);
     }
-    OPENSSL_cleanse(buf, len);
+    if (buf != NULL)
+        OPENSSL_cleanse(buf, len);
     free(buf);
     return rc;
 }
@@ -497,13 +503,92 @@ node_recovery_load(const char *state, EVP_PKEY **key, X509 **cert)
 
     *key = NULL;
     *cert = NULL;
-    rc = node_p12_pass_load(state, pass);
-    if (rc != ERR_OK)
-        return rc;
     rc = s_join(path, sizeof(path), state, "keys/ITLRecovery.p12");
     if (rc == ERR_OK)
-        rc = p12_read_file(path, pass, key, cert);
+        rc = fs_check_private(path);
+    if (rc == ERR_OK)
+        rc = node_p12_pass_load(state, pass);
+    if (rc != ERR_OK)
+        return rc;
+    rc = p12_read_file(path, pass, key, cert);
+    /* The password is no operator's: the pair of files does not match. */
+    if (rc == ERR_PASSWORD)
+        rc = err_set(ERR_PASSWORD,
+                     "%s does not open with the password in "
+                     "%s/secrets/p12.pass (its integrity check fails): one "
+                     "of the two files was replaced or damaged",
+                     path, state);
     OPENSSL_cleanse(pass, sizeof(pass));
+    return rc;
+}
+
+/* Reads a private file of STATE of at most max bytes into a new buffer. */
+static int
+s_read_private(const char *state, const char *rel, size_t max, uint8_t **buf,
+               size_t *len, char *path, size_t pathlen)
+{
+    int rc = s_join(path, pathlen, state, rel);
+
+    if (rc == ERR_OK)
+        rc = fs_check_private(path);
+    if (rc == ERR_NOTFOUND)
+        return err_set(ERR_NOTFOUND,
+                       "%s is missing: the node in %s was not initialised "
+                       "completely; move the folder away (mv %s %s.old) and "
+                       "run init again",
+                       path, state, state, state);
+    if (rc == ERR_OK)
+        rc = fs_read_file(path, max, buf, len);
+    if (rc == ERR_TOOBIG)
+        rc = err_set(ERR_FORMAT, "%s is damaged (over %zu bytes)", path, max);
+    return rc;
+}
+
+int
+node_admin_hash_load(const char *state, char *buf, size_t len)
+{
+    char path[PATH_MAX];
+    uint8_t *text = NULL;
+    size_t n = 0;
+    int rc;
+
+    rc = s_read_private(state, "secrets/admin.hash", 4096, &text, &n, path,
+                        sizeof(path));
+    if (rc != ERR_OK)
+        return rc;
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+        text[--n] = '\0';
+    if (n == 0 || memchr(text, '\0', n) != NULL ||
+        strncmp((char *)text, "scrypt$", 7) != 0)
+        rc = err_set(ERR_FORMAT, "%s is damaged (expected one line scrypt$...)",
+                     path);
+    else if (n >= len)
+        rc = err_set(ERR_ARG, "%s: %zu bytes do not fit the buffer", path, n);
+    else
+        memcpy(buf, text, n + 1);
+    OPENSSL_cleanse(text, n);
+    free(text);
+    return rc;
+}
+
+int
+node_enrol_key_load(const char *state, uint8_t key[32])
+{
+    char path[PATH_MAX];
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc;
+
+    rc = s_read_private(state, "secrets/enrol.key", 64, &buf, &len, path,
+                        sizeof(path));
+    if (rc == ERR_OK && len != 32)
+        rc = err_set(ERR_FORMAT, "%s is damaged (expected 32 bytes, found %zu)",
+                     path, len);
+    if (rc == ERR_OK)
+        memcpy(key, buf, 32);
+    if (buf != NULL)
+        OPENSSL_cleanse(buf, len);
+    free(buf);
     return rc;
 }
 

@@ -123,18 +123,38 @@ int node_load_role(const char *state, int *is_publisher, char *hostname,
                    size_t len) WUR;
 
 /*
- * Opens STATE/keys/ITLRecovery.p12 with STATE/secrets/p12.pass (refused
- * when others can read it). On success the caller owns *key and *cert.
- * Returns as p12_read_file, and ERR_PERM / ERR_NOTFOUND for the pass file.
+ * Opens STATE/keys/ITLRecovery.p12 with STATE/secrets/p12.pass (each
+ * refused when group or others can read it). On success the caller owns
+ * *key and *cert. Returns as p12_read_file, and as node_p12_pass_load;
+ * ERR_PASSWORD means that the two files do not belong together (the
+ * detail says so: no operator typed that password).
  */
 int node_recovery_load(const char *state, EVP_PKEY **key, X509 **cert) WUR;
 
 /*
  * Reads STATE/secrets/p12.pass (refused when group or others can read it)
  * into pass: 64 hex digits and a NUL. The caller wipes it after use.
- * Returns ERR_OK, ERR_NOTFOUND, ERR_PERM, ERR_TOOBIG, ERR_FORMAT or ERR_IO.
+ * Returns ERR_OK, ERR_NOTFOUND, ERR_PERM, ERR_FORMAT (anything but 64
+ * lower-case hex digits: "PATH is damaged (expected 64 hex digits...)")
+ * or ERR_IO.
  */
 int node_p12_pass_load(const char *state, char pass[65]) WUR;
+
+/*
+ * Reads STATE/secrets/admin.hash (the publisher's administrator password
+ * hash, one "scrypt$..." line) into buf without its newline. Refused with
+ * ERR_PERM and fs_check_private's message when group or others can read
+ * it. Returns ERR_OK, ERR_NOTFOUND (the detail says init did not finish
+ * and how to start over), ERR_PERM, ERR_FORMAT (damaged), ERR_ARG (buf too
+ * small) or ERR_IO.
+ */
+int node_admin_hash_load(const char *state, char *buf, size_t len) WUR;
+
+/*
+ * Reads STATE/secrets/enrol.key (32 bytes) into key; the caller wipes it.
+ * Same checks and returns as node_admin_hash_load.
+ */
+int node_enrol_key_load(const char *state, uint8_t key[32]) WUR;
 
 /* Writes a fresh CAPF common name, "CAPF-" and 8 random hex digits. */
 void node_capf_cn(char *buf, size_t size);

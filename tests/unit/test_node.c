@@ -256,6 +256,127 @@ test_init_refuses_keys_without_info(void **st)
     assert_int_equal(s_mode(state, "secrets/p12.pass"), (mode_t)-1);
 }
 
+/* Loads the private file rel of a publisher's state as its reader does. */
+static int
+s_load_private(const char *state, const char *rel)
+{
+    char buf[256], pass[65];
+    uint8_t enrol[32];
+    EVP_PKEY *k = NULL;
+    X509 *c = NULL;
+    int rc;
+
+    if (strcmp(rel, "secrets/admin.hash") == 0)
+        return node_admin_hash_load(state, buf, sizeof(buf));
+    if (strcmp(rel, "secrets/enrol.key") == 0)
+        return node_enrol_key_load(state, enrol);
+    if (strcmp(rel, "secrets/p12.pass") == 0)
+        return node_p12_pass_load(state, pass);
+    if (strcmp(rel, "keys/ITLRecovery.p12") == 0)
+        rc = node_recovery_load(state, &k, &c);
+    else {
+        snprintf(buf, sizeof(buf), "%.*s", (int)(strlen(rel) - 9), rel + 5);
+        rc = node_cert_load(state, buf, &k, &c);
+    }
+    EVP_PKEY_free(k);
+    X509_free(c);
+    return rc;
+}
+
+static void
+test_private_files_refused(void **st)
+{
+    static const char *priv[] = {"keys/callmanager.key", "keys/tvs.key",
+                                 "keys/capf.key",        "keys/ITLRecovery.p12",
+                                 "secrets/p12.pass",     "secrets/enrol.key",
+                                 "secrets/admin.hash"};
+    char state[600], path[1024], want[4096], hash[256], *text;
+
+    (void)st;
+    s_init(state, sizeof(state), &pub);
+    for (size_t i = 0; i < sizeof(priv) / sizeof(priv[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", state, priv[i]);
+        assert_int_equal(s_load_private(state, priv[i]), ERR_OK);
+        assert_int_equal(chmod(path, 0644), 0);
+        assert_int_equal(s_load_private(state, priv[i]), ERR_PERM);
+        snprintf(want, sizeof(want),
+                 "%s holds a secret but its mode is 0644, readable by "
+                 "others; run: chmod 600 %s",
+                 path, path);
+        assert_string_equal(err_detail(), want);
+        assert_int_equal(chmod(path, 0600), 0);
+    }
+
+    /* The hash comes back as the file holds it, without a newline. */
+    assert_int_equal(node_admin_hash_load(state, hash, sizeof(hash)), ERR_OK);
+    text = s_read(state, "secrets/admin.hash", NULL);
+    assert_string_equal(hash, text);
+    assert_int_equal(strncmp(hash, "scrypt$N=", 9), 0);
+    free(text);
+    assert_int_equal(node_admin_hash_load(state, hash, 10), ERR_ARG);
+
+    /* A missing secret: init did not finish; say how to start over. */
+    snprintf(path, sizeof(path), "%s/secrets/enrol.key", state);
+    assert_int_equal(unlink(path), 0);
+    uint8_t enrol[32];
+    assert_int_equal(node_enrol_key_load(state, enrol), ERR_NOTFOUND);
+    snprintf(want, sizeof(want),
+             "%s is missing: the node in %s was not initialised completely; "
+             "move the folder away (mv %s %s.old) and run init again",
+             path, state, state, state);
+    assert_string_equal(err_detail(), want);
+    assert_int_equal(fs_write_durable(path, "short", 5, 0600, 0), ERR_OK);
+    assert_int_equal(node_enrol_key_load(state, enrol), ERR_FORMAT);
+    snprintf(want, sizeof(want), "%s is damaged (expected 32 bytes, found 5)",
+             path);
+    assert_string_equal(err_detail(), want);
+}
+
+static void
+test_p12_pass_damaged(void **st)
+{
+    char state[600], path[1024], want[4096], pass[65], wrong[65];
+    char zs[70];
+    EVP_PKEY *k = NULL;
+    X509 *c = NULL;
+
+    (void)st;
+    s_init(state, sizeof(state), &sub);
+    snprintf(path, sizeof(path), "%s/secrets/p12.pass", state);
+    snprintf(want, sizeof(want),
+             "%s is damaged (expected 64 hex digits, as init writes them, "
+             "and nothing else)",
+             path);
+    memset(zs, 'z', sizeof(zs));
+    /* 64 bytes of garbage, 65 (a newline added), 70: all "damaged". */
+    static const size_t lens[] = {64, 65, 70, 0};
+    for (size_t i = 0; i < 4; i++) {
+        if (i == 1)
+            memcpy(zs,
+                   "0123456789abcdef0123456789abcdef0123456789abcdef"
+                   "0123456789abcdef\n",
+                   65);
+        assert_int_equal(fs_write_durable(path, zs, lens[i], 0600, 0), ERR_OK);
+        assert_int_equal(node_p12_pass_load(state, pass), ERR_FORMAT);
+        assert_string_equal(err_detail(), want);
+        assert_int_equal(node_recovery_load(state, &k, &c), ERR_FORMAT);
+        assert_string_equal(err_detail(), want);
+        assert_null(k);
+        assert_null(c);
+    }
+
+    /* Well formed but not the key file's: the pair does not match. */
+    assert_int_equal(kdf_p12_password("Another-Pass3", wrong), ERR_OK);
+    assert_int_equal(fs_write_durable(path, wrong, 64, 0600, 0), ERR_OK);
+    assert_int_equal(node_recovery_load(state, &k, &c), ERR_PASSWORD);
+    snprintf(want, sizeof(want),
+             "%s/keys/ITLRecovery.p12 does not open with the password in "
+             "%s/secrets/p12.pass (its integrity check fails): one of the "
+             "two files was replaced or damaged",
+             state, state);
+    assert_string_equal(err_detail(), want);
+}
+
 static void
 test_init_subscriber(void **st)
 {
@@ -667,6 +788,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_publisher_layout),
         cmocka_unit_test(test_init_refuses_keys_without_info),
+        cmocka_unit_test(test_private_files_refused),
+        cmocka_unit_test(test_p12_pass_damaged),
         cmocka_unit_test(test_init_subscriber),
         cmocka_unit_test(test_init_bad_params),
         cmocka_unit_test(test_hold_timer),
