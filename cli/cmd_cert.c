@@ -99,12 +99,17 @@ cmd_cert_regen(int argc, char **argv)
         } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             config = argv[++i];
         } else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
-            now_arg = argv[i + 1];
+            now_arg = argv[++i];
             errno = 0;
-            now = (time_t)strtoll(argv[++i], &end, 10);
-            if (errno != 0 || *end != '\0' || argv[i][0] == '\0') {
-                fprintf(stderr, "error: --now '%s' is not a unix time\n",
-                        argv[i]);
+            now = (time_t)strtoll(now_arg, &end, 10);
+            /* Digits only: no sign, no space, nothing before 1970. */
+            if (errno != 0 || *end != '\0' ||
+                strspn(now_arg, "0123456789") != strlen(now_arg) ||
+                now_arg[0] == '\0') {
+                fprintf(stderr,
+                        "error: --now '%s' is not a unix time (whole "
+                        "seconds since 1970, 0 or more)\n",
+                        now_arg);
                 return CMD_EXIT_ERROR;
             }
         } else if (argv[i][0] != '-' && name == NULL) {
@@ -115,6 +120,13 @@ cmd_cert_regen(int argc, char **argv)
     }
     if (name == NULL || (state != NULL && config != NULL))
         return s_regen_usage();
+    /* Refused before the question: a bad name, a role without that
+     * certificate, or the hold timer (the agent checks those it knows). */
+    rc = node_regen_check(state, name, now, msg, sizeof(msg));
+    if (rc != ERR_OK) {
+        fprintf(stderr, "error: %s\n", msg);
+        return rc == ERR_HOLD ? CMD_EXIT_NO : CMD_EXIT_ERROR;
+    }
     if (state == NULL)
         return s_regen_agent(name, config, now_arg, yes);
 

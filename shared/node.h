@@ -170,16 +170,28 @@ int node_cert_load(const char *state, const char *name, EVP_PKEY **key,
  * Regenerates the certificate NAME (CallManager, TVS, CAPF on the publisher,
  * or ITLRecovery; any case) at time now: new key, same subject, previous
  * files kept as .prev. Refused with ERR_HOLD when another certificate of
- * this node was regenerated less than NODE_HOLD_SECONDS before now (or
- * after now: a clock set back waits too); msg then says which one, at what
+ * this node was regenerated less than NODE_HOLD_SECONDS before now, or
+ * when any certificate was regenerated after now (a clock set back waits
+ * too, even for the same NAME); msg then says which one, at what
  * time, and when NAME may be retried (local time, HH:MM:SS). On success msg
  * holds the lines to show the operator: what changed and what to do next.
- * Returns ERR_OK, ERR_HOLD, ERR_ARG (unknown NAME, CAPF on a subscriber),
+ * Returns ERR_OK, ERR_HOLD, ERR_ARG (unknown NAME, CAPF on a subscriber,
+ * now before 1970),
  * ERR_NOTFOUND (not initialised), ERR_FORMAT (damaged node.info or
  * regen.state), ERR_IO or ERR_CRYPTO; msg holds the error text then too.
  */
 int node_regen(const char *state, const char *name, time_t now, char *msg,
                size_t msglen) WUR;
+
+/*
+ * The checks of node_regen without any change, so that a caller can refuse
+ * before it asks the operator to confirm: NAME, now (negative: ERR_ARG),
+ * the node's role and the hold timer. With state NULL only NAME and now
+ * are checked. Returns ERR_OK when node_regen would go ahead now, or
+ * node_regen's error with the same text in msg.
+ */
+int node_regen_check(const char *state, const char *name, time_t now, char *msg,
+                     size_t msglen) WUR;
 
 /*
  * Builds the node's ITLFile.tlv: records, in this order,

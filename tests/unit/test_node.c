@@ -479,6 +479,34 @@ test_hold_timer(void **st)
     /* A clock set back waits too. */
     assert_int_equal(node_regen(state, "tvs", T0 - 60, msg, sizeof(msg)),
                      ERR_HOLD);
+    /* Even for the same certificate: an earlier time would be recorded. */
+    assert_int_equal(
+        node_regen(state, "CallManager", T0 - 1000, msg, sizeof(msg)),
+        ERR_HOLD);
+    assert_string_equal(msg, "CallManager certificate was modified in the "
+                             "last 5 minutes (at 12:00:01); retry "
+                             "regenerating CallManager after 12:05:01");
+    /* The check alone says the same and changes nothing. */
+    assert_int_equal(node_regen_check(state, "TVS", T0 + 299, msg, sizeof(msg)),
+                     ERR_HOLD);
+    assert_string_equal(msg, "CallManager certificate was modified in the "
+                             "last 5 minutes (at 12:00:01); retry "
+                             "regenerating TVS after 12:05:01");
+    assert_int_equal(node_regen_check(state, "TVS", T0 + 300, msg, sizeof(msg)),
+                     ERR_OK);
+    assert_string_equal(msg, "");
+    assert_int_equal(node_regen_check(NULL, "capf", T0, msg, sizeof(msg)),
+                     ERR_OK);
+    assert_int_equal(node_regen_check(NULL, "Bogus", T0, msg, sizeof(msg)),
+                     ERR_ARG);
+    assert_string_equal(msg, "unknown certificate 'Bogus'; expected "
+                             "CallManager, TVS, CAPF or ITLRecovery");
+    assert_int_equal(node_regen(state, "TVS", -5, msg, sizeof(msg)), ERR_ARG);
+    assert_string_equal(msg, "time -5 is before 1970: not a clock to "
+                             "regenerate at");
+    text = s_read(state, "regen.state", NULL);
+    assert_string_equal(text, "name=CallManager\ntime=1699963201\n");
+    free(text);
 
     /* 5:01 later: done. */
     assert_int_equal(node_regen(state, "tvs", T0 + 301, msg, sizeof(msg)),
