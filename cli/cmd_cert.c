@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,32 +16,17 @@
 #include "fsutil.h"
 #include "itl.h"
 #include "node.h"
+#include "prompt.h"
 
 #define LINE_MAX_LEN 1024
 
-/* Reads one line without its newline; echo off when asked on a terminal. */
+/* Reads one line of standard input without its newline. */
 static int
-s_read_line(const char *prompt, int noecho, char *buf, size_t size)
+s_read_line(char *buf, size_t size)
 {
-    struct termios old, raw;
-    int tty = isatty(STDIN_FILENO), hidden = 0;
     size_t n;
 
-    if (prompt != NULL && tty) {
-        fputs(prompt, stdout);
-        fflush(stdout);
-    }
-    if (noecho && tty && tcgetattr(STDIN_FILENO, &old) == 0) {
-        raw = old;
-        raw.c_lflag &= ~(tcflag_t)ECHO;
-        hidden = tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) == 0;
-    }
-    char *got = fgets(buf, (int)size, stdin);
-    if (hidden) {
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-        fputc('\n', stdout);
-    }
-    if (got == NULL)
+    if (fgets(buf, (int)size, stdin) == NULL)
         return -1;
     n = strcspn(buf, "\r\n");
     if (buf[n] == '\0' && n + 1 == size)
@@ -58,7 +42,7 @@ s_confirm(void)
 
     fputs("Proceed with regeneration (yes|no)? ", stdout);
     fflush(stdout);
-    if (s_read_line(NULL, 0, line, sizeof(line)) < 0)
+    if (s_read_line(line, sizeof(line)) < 0)
         line[0] = '\0';
     /* A terminal echoed the answer and its newline; a pipe did not. */
     if (!isatty(STDIN_FILENO))
@@ -115,12 +99,17 @@ cmd_cert_regen(int argc, char **argv)
         } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             config = argv[++i];
         } else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
-            now_arg = argv[i + 1];
+            now_arg = argv[++i];
             errno = 0;
-            now = (time_t)strtoll(argv[++i], &end, 10);
-            if (errno != 0 || *end != '\0' || argv[i][0] == '\0') {
-                fprintf(stderr, "error: --now '%s' is not a unix time\n",
-                        argv[i]);
+            now = (time_t)strtoll(now_arg, &end, 10);
+            /* Digits only: no sign, no space, nothing before 1970. */
+            if (errno != 0 || *end != '\0' ||
+                strspn(now_arg, "0123456789") != strlen(now_arg) ||
+                now_arg[0] == '\0') {
+                fprintf(stderr,
+                        "error: --now '%s' is not a unix time (whole "
+                        "seconds since 1970, 0 or more)\n",
+                        now_arg);
                 return CMD_EXIT_ERROR;
             }
         } else if (argv[i][0] != '-' && name == NULL) {
@@ -131,6 +120,13 @@ cmd_cert_regen(int argc, char **argv)
     }
     if (name == NULL || (state != NULL && config != NULL))
         return s_regen_usage();
+    /* Refused before the question: a bad name, a role without that
+     * certificate, or the hold timer (the agent checks those it knows). */
+    rc = node_regen_check(state, name, now, msg, sizeof(msg));
+    if (rc != ERR_OK) {
+        fprintf(stderr, "error: %s\n", msg);
+        return rc == ERR_HOLD ? CMD_EXIT_NO : CMD_EXIT_ERROR;
+    }
     if (state == NULL)
         return s_regen_agent(name, config, now_arg, yes);
 
@@ -158,22 +154,26 @@ s_init_usage(void)
     return CMD_EXIT_ERROR;
 }
 
-/* Asks for a password; on a terminal twice, to catch a typing mistake. */
+/*
+ * Asks for a password; on a terminal twice, to catch a typing mistake, with
+ * echo off (prompt_password gives the terminal back on ^C). A pipe on
+ * standard input is read as with --password-stdin.
+ */
 static int
 s_password(const char *what, int from_stdin, char *buf, size_t size)
 {
     char again[LINE_MAX_LEN], prompt[128];
-    int rc = 0;
+    int piped = from_stdin || !isatty(STDIN_FILENO), rc = 0;
 
     snprintf(prompt, sizeof(prompt), "%s: ", what);
-    if (s_read_line(from_stdin ? NULL : prompt, !from_stdin, buf, size) < 0) {
-        fprintf(stderr, "error: no %s given\n", what);
+    if (prompt_password(prompt, piped, buf, size) != ERR_OK) {
+        fprintf(stderr, "error: %s: %s\n", what, err_detail());
         return -1;
     }
-    if (from_stdin || !isatty(STDIN_FILENO))
+    if (piped)
         return 0;
     snprintf(prompt, sizeof(prompt), "%s (again): ", what);
-    if (s_read_line(prompt, 1, again, sizeof(again)) < 0 ||
+    if (prompt_password(prompt, 0, again, sizeof(again)) != ERR_OK ||
         strcmp(again, buf) != 0) {
         fprintf(stderr, "error: the two %s entries differ\n", what);
         rc = -1;
@@ -236,6 +236,11 @@ cmd_node_init(int argc, char **argv)
 
     if (s_init_args(argc, argv, 1, &p, &state, &from_stdin) < 0)
         return s_init_usage();
+    /* Refused before the passwords are asked for, and again by node_init. */
+    if (node_init_check(state) != ERR_OK) {
+        fprintf(stderr, "error: %s\n", err_detail());
+        goto out;
+    }
     if (s_password("Cluster security password", from_stdin, cluster,
                    sizeof(cluster)) < 0)
         goto out;

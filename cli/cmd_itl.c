@@ -1,6 +1,7 @@
 /*
  * The offline file commands of itl-admin: show itl, verify itl, resign itl.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 typedef struct {
     const char *file, *trust, *key, *cert, *out, *digest;
     int json;
+    int force;          /* resign itl: --out may replace --file */
     const char *socket; /* show itl without --file: the agent */
     const char *config;
 } s_opts_t;
@@ -39,6 +41,7 @@ s_parse_opts(const char *words, int argc, char **argv, s_opts_t *o)
         {"json", no_argument, NULL, 'j'},
         {"socket", required_argument, NULL, 'S'},
         {"config", required_argument, NULL, 'C'},
+        {"force", no_argument, NULL, 'F'},
         {NULL, 0, NULL, 0}};
     int c;
 
@@ -73,6 +76,9 @@ s_parse_opts(const char *words, int argc, char **argv, s_opts_t *o)
             break;
         case 'C':
             o->config = optarg;
+            break;
+        case 'F':
+            o->force = 1;
             break;
         default:
             return cmd_usage(words);
@@ -629,24 +635,83 @@ s_no_password(char *buf, int size, int rwflag, void *u)
     return -1;
 }
 
-/* Loads a PEM private key (which must be private to its owner). */
+/*
+ * Loads a PEM private key, which must be private to its owner. A file that
+ * holds no private key (a certificate given by mistake) is named as such
+ * before its mode is looked at.
+ */
 static int
 s_load_key(const char *path, EVP_PKEY **key)
 {
+    X509 *cert = NULL;
     FILE *fp;
-    int rc = fs_check_private(path);
+    int rc;
 
-    if (rc != ERR_OK)
-        return rc;
     fp = fopen(path, "r");
     if (fp == NULL)
-        return err_set(ERR_NOTFOUND, "cannot open %s", path);
+        return err_set(ERR_NOTFOUND, "cannot open %s: %s", path,
+                       strerror(errno));
     *key = PEM_read_PrivateKey(fp, NULL, s_no_password, NULL);
+    if (*key == NULL) {
+        rewind(fp);
+        cert = PEM_read_X509(fp, NULL, NULL, NULL);
+    }
     fclose(fp);
+    if (*key == NULL && cert != NULL) {
+        X509_free(cert);
+        ERR_clear_error();
+        return err_set(ERR_FORMAT,
+                       "%s is a certificate, not a private key; give the "
+                       "key file with --key and the certificate with --cert",
+                       path);
+    }
     if (*key == NULL)
         return err_set_ssl(ERR_FORMAT,
                            "%s: no unencrypted PEM private key in it", path);
-    return ERR_OK;
+    rc = fs_check_private(path);
+    if (rc != ERR_OK) {
+        EVP_PKEY_free(*key);
+        *key = NULL;
+    }
+    return rc;
+}
+
+/* ERR_EXISTS when out is the same file as in, unless force. */
+static int
+s_check_out(const char *in, const char *out, int force)
+{
+    struct stat a, b;
+
+    if (force || stat(in, &a) != 0 || stat(out, &b) != 0)
+        return ERR_OK;
+    if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+        return ERR_OK;
+    return err_set(ERR_EXISTS,
+                   "--out %s is the input file %s; give another --out, or "
+                   "add --force to replace the input",
+                   out, in);
+}
+
+/*
+ * Phones that install the output trust only its SAST records (the input's
+ * records, kept as they are): a signer none of them carries cannot sign a
+ * later file those phones accept. Returns 1 when a SAST record carries
+ * exactly cert.
+ */
+static int
+s_sast_carries(const itl_file_t *f, X509 *cert)
+{
+    uint8_t *der = NULL;
+    int len = i2d_X509(cert, &der), found = 0;
+
+    for (size_t i = 0; len > 0 && !found && i < itl_file_record_count(f); i++) {
+        const itl_record_t *r = itl_file_record(f, i);
+        found = r->function == ITL_ROLE_SAST && r->cert != NULL &&
+                r->cert->len == (uint16_t)len &&
+                memcmp(r->cert->value, der, (size_t)len) == 0;
+    }
+    OPENSSL_free(der);
+    return found;
 }
 
 static int
@@ -682,7 +747,8 @@ cmd_resign_itl(int argc, char **argv)
         o.json || o.trust)
         return cmd_usage("resign itl");
     rc = CMD_EXIT_ERROR;
-    if (itl_file_load(o.file, &in) != ERR_OK ||
+    if (s_check_out(o.file, o.out, o.force) != ERR_OK ||
+        itl_file_load(o.file, &in) != ERR_OK ||
         s_load_key(o.key, &key) != ERR_OK ||
         s_load_cert(o.cert, &cert) != ERR_OK)
         goto fail;
@@ -707,6 +773,12 @@ cmd_resign_itl(int argc, char **argv)
         goto fail;
     itl_checksums(b, len, md5, sha1);
     printf("Re-signed %s as %s (%s)\n", o.file, o.out, itl_digest_name(digest));
+    if (!s_sast_carries(in, cert))
+        fprintf(stderr,
+                "itl-admin: warning: no SAST record of %s carries the "
+                "certificate %s, so phones that install %s cannot verify a "
+                "later file signed with it\n",
+                o.file, o.cert, o.out);
     printf("HeaderLength: %zu (BYTES)\nLength: %zu\nSHA1: %s\n",
            itl_file_header_length(out), len, sha1);
     rc = CMD_EXIT_OK;

@@ -14,6 +14,9 @@
 
 #define CONFIG_MAX_FOLDERS 8
 
+/* Room for the line of each key of the table in config.c. */
+#define CONFIG_MAX_KEYS 48
+
 enum config_role { CONFIG_PUBLISHER = 1, CONFIG_SUBSCRIBER = 2 };
 
 enum config_restart {
@@ -27,13 +30,13 @@ typedef struct {
     char hostname[64];
     char state_dir[256];
     char cluster_id[64];
-    char listen[128];        /* publisher: host:port of the cluster socket */
-    char publisher[128];     /* subscriber: host:port of the publisher */
-    char publisher_key[41];  /* subscriber: publisher's CURVE key (Z85) */
-    char admin_socket[256];  /* default STATE/admin.sock */
-    int admin_group;         /* gid allowed on the admin socket, -1 none */
+    char listen[128];       /* publisher: host:port of the cluster socket */
+    char publisher[128];    /* subscriber: host:port of the publisher */
+    char publisher_key[41]; /* subscriber: publisher's CURVE key (Z85) */
+    char admin_socket[256]; /* default STATE/admin.sock */
+    int admin_group;        /* gid allowed on the admin socket, -1 none */
     /* TFTP service */
-    int tftp;                /* this node runs a TFTP service */
+    int tftp; /* this node runs a TFTP service */
     char tftp_address[64];
     int tftp_port;
     char tftp_folders[CONFIG_MAX_FOLDERS][256];
@@ -43,20 +46,24 @@ typedef struct {
     int tftp_restart;
     char tftp_restart_command[512];
     /* Trust Verification Service (tvs.h) */
-    int tvs_port;            /* 0: no TVS */
-    char tvs_address[64];    /* "" means tftp_address */
-    int tvs_ttl;             /* seconds phones may cache an answer */
+    int tvs_port;         /* 0: no TVS */
+    char tvs_address[64]; /* "" means tftp_address */
+    int tvs_ttl;          /* seconds phones may cache an answer */
     int tvs_max_clients;
     /* node identity for certificates */
     char org_ou[64], org_o[64], org_l[64], org_st[64], org_c[8];
     int key_bits;
-    int digest;              /* enum itl_digest */
+    int digest; /* enum itl_digest */
     /* timers, in milliseconds */
     int heartbeat_ms;
     int heartbeat_timeout_ms;
     int reset_timeout_ms;
     int connect_timeout_ms;
     int log_level;
+    /* The line where each key was set (the last one for tftp_folder), 0
+     * for a default; indexed like the key table of config.c. Read by
+     * config_validate for its messages. */
+    int key_line[CONFIG_MAX_KEYS];
 } config_t;
 
 /* Fills c with the defaults of role. */
@@ -69,7 +76,25 @@ void config_defaults(config_t *c, int role);
  */
 int config_load(const char *path, int role, config_t *c) WUR;
 
-/* Checks a whole configuration (after defaults and overrides). */
+/*
+ * config_load for an agent of role: a file whose role key names the other
+ * role is refused first, before any other check, with
+ * "path:LINE: role: this file configures a subscriber, not a publisher"
+ * (or the reverse). Same returns as config_load.
+ */
+int config_load_role(const char *path, int role, config_t *c) WUR;
+
+/*
+ * Checks a whole configuration (after defaults and overrides): the role,
+ * host name, state folder, endpoints (listen: a numeric IPv4 address or
+ * '*'; publisher: a host name or numeric IPv4 address), tftp_address and
+ * tvs_address (numeric IPv4/IPv6 or empty), tftpd (an executable when
+ * this node supervises its TFTP server), tftp_user (an existing user),
+ * admin_socket (its folder must exist: the agent does not create it), the
+ * restart command and the timers. Errors are ERR_ARG with
+ * "path:LINE: key: what is wrong", or "path: key: not set; what is wrong"
+ * for a key the file does not set.
+ */
 int config_validate(const config_t *c, const char *path) WUR;
 
 /* Splits "host:port"; ERR_ARG when malformed. */

@@ -1,6 +1,7 @@
 #include "node.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -155,15 +156,21 @@ node_p12_pass_load(const char *state, char pass[65])
         rc = fs_check_private(path);
     if (rc == ERR_OK)
         rc = fs_read_file(path, 64, &buf, &len);
-    if (rc != ERR_OK)
+    if (rc == ERR_TOOBIG)
+        len = 65;
+    else if (rc != ERR_OK)
         return rc;
-    if (len != 64) {
-        rc = err_set(ERR_FORMAT, "%s holds %zu bytes, not 64 hex digits", path,
-                     len);
+    /* node_init writes exactly kdf_p12_password's 64 lower-case digits. */
+    if (len != 64 || strspn((char *)buf, "0123456789abcdef") != 64) {
+        rc = err_set(ERR_FORMAT,
+                     "%s is damaged (expected 64 hex digits, as init "
+                     "writes them, and nothing else)",
+                     path);
     } else {
         memcpy(pass, buf, 65);
     }
-    OPENSSL_cleanse(buf, len);
+    if (buf != NULL)
+        OPENSSL_cleanse(buf, len);
     free(buf);
     return rc;
 }
@@ -275,24 +282,88 @@ s_make_keys(const char *state, const node_params_t *p)
     return rc;
 }
 
+/* The files node_init writes, in the order a check reports them. */
+static const char *const s_init_files[] = {
+    "keys/callmanager.key", "keys/callmanager.pem", "keys/tvs.key",
+    "keys/tvs.pem",         "keys/capf.key",        "keys/capf.pem",
+    "keys/ITLRecovery.p12", "secrets/p12.pass",     "secrets/enrol.key",
+    "secrets/admin.hash",
+};
+
+/* Puts into found the first entry of STATE/sub, if any; 1 when found. */
+static int
+s_first_entry(const char *state, const char *sub, char *found, size_t size)
+{
+    char dir[PATH_MAX];
+    struct dirent *e;
+    DIR *d;
+    int hit = 0;
+
+    if (s_join(dir, sizeof(dir), state, sub) != ERR_OK)
+        return 0;
+    d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    while (!hit && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        hit = snprintf(found, size, "%s/%s", dir, e->d_name) < (int)size;
+    }
+    closedir(d);
+    return hit;
+}
+
+/*
+ * ERR_EXISTS when STATE holds anything node_init would overwrite: node.info
+ * or any file in keys/ or secrets/ (a folder whose init stopped halfway,
+ * or whose node.info was removed, still holds keys that matter).
+ * curve.key is left alone: init keeps it, and show-key may make it first.
+ */
+int
+node_init_check(const char *state)
+{
+    char path[PATH_MAX];
+    const char *how = "to start over, move the folder away (mv";
+
+    if (s_join(path, sizeof(path), state, "node.info") != ERR_OK)
+        return err_last();
+    if (fs_exists(path))
+        return err_set(ERR_EXISTS,
+                       "%s is already an initialised node state folder "
+                       "(%s exists); refusing to overwrite its keys; %s %s "
+                       "%s.old) and run init again",
+                       state, path, how, state, state);
+    for (size_t i = 0; i < sizeof(s_init_files) / sizeof(s_init_files[0]);
+         i++) {
+        if (s_join(path, sizeof(path), state, s_init_files[i]) != ERR_OK)
+            return err_last();
+        if (fs_exists(path))
+            goto found;
+    }
+    if (s_first_entry(state, "keys", path, sizeof(path)) ||
+        s_first_entry(state, "secrets", path, sizeof(path)))
+        goto found;
+    return ERR_OK;
+found:
+    return err_set(ERR_EXISTS,
+                   "%s already holds keys or secrets of a node (%s exists) "
+                   "though it has no node.info; refusing to overwrite them; "
+                   "%s %s %s.old) and run init again",
+                   state, path, how, state, state);
+}
+
 int
 node_init(const char *state, const node_params_t *p,
           const char *cluster_password, const char *admin_password)
 {
-    char path[PATH_MAX];
     mode_t old;
     int rc;
 
     rc = s_check_params(p, cluster_password, admin_password);
     if (rc == ERR_OK)
-        rc = s_join(path, sizeof(path), state, "node.info");
+        rc = node_init_check(state);
     if (rc != ERR_OK)
         return rc;
-    if (fs_exists(path))
-        return err_set(ERR_EXISTS,
-                       "%s is already an initialised node state folder "
-                       "(%s exists); refusing to overwrite its keys",
-                       state, path);
 
     old = umask(077);
     rc = s_make_folders(state);
@@ -432,13 +503,92 @@ node_recovery_load(const char *state, EVP_PKEY **key, X509 **cert)
 
     *key = NULL;
     *cert = NULL;
-    rc = node_p12_pass_load(state, pass);
-    if (rc != ERR_OK)
-        return rc;
     rc = s_join(path, sizeof(path), state, "keys/ITLRecovery.p12");
     if (rc == ERR_OK)
-        rc = p12_read_file(path, pass, key, cert);
+        rc = fs_check_private(path);
+    if (rc == ERR_OK)
+        rc = node_p12_pass_load(state, pass);
+    if (rc != ERR_OK)
+        return rc;
+    rc = p12_read_file(path, pass, key, cert);
+    /* The password is no operator's: the pair of files does not match. */
+    if (rc == ERR_PASSWORD)
+        rc = err_set(ERR_PASSWORD,
+                     "%s does not open with the password in "
+                     "%s/secrets/p12.pass (its integrity check fails): one "
+                     "of the two files was replaced or damaged",
+                     path, state);
     OPENSSL_cleanse(pass, sizeof(pass));
+    return rc;
+}
+
+/* Reads a private file of STATE of at most max bytes into a new buffer. */
+static int
+s_read_private(const char *state, const char *rel, size_t max, uint8_t **buf,
+               size_t *len, char *path, size_t pathlen)
+{
+    int rc = s_join(path, pathlen, state, rel);
+
+    if (rc == ERR_OK)
+        rc = fs_check_private(path);
+    if (rc == ERR_NOTFOUND)
+        return err_set(ERR_NOTFOUND,
+                       "%s is missing: the node in %s was not initialised "
+                       "completely; move the folder away (mv %s %s.old) and "
+                       "run init again",
+                       path, state, state, state);
+    if (rc == ERR_OK)
+        rc = fs_read_file(path, max, buf, len);
+    if (rc == ERR_TOOBIG)
+        rc = err_set(ERR_FORMAT, "%s is damaged (over %zu bytes)", path, max);
+    return rc;
+}
+
+int
+node_admin_hash_load(const char *state, char *buf, size_t len)
+{
+    char path[PATH_MAX];
+    uint8_t *text = NULL;
+    size_t n = 0;
+    int rc;
+
+    rc = s_read_private(state, "secrets/admin.hash", 4096, &text, &n, path,
+                        sizeof(path));
+    if (rc != ERR_OK)
+        return rc;
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+        text[--n] = '\0';
+    if (n == 0 || memchr(text, '\0', n) != NULL ||
+        strncmp((char *)text, "scrypt$", 7) != 0)
+        rc = err_set(ERR_FORMAT, "%s is damaged (expected one line scrypt$...)",
+                     path);
+    else if (n >= len)
+        rc = err_set(ERR_ARG, "%s: %zu bytes do not fit the buffer", path, n);
+    else
+        memcpy(buf, text, n + 1);
+    OPENSSL_cleanse(text, n);
+    free(text);
+    return rc;
+}
+
+int
+node_enrol_key_load(const char *state, uint8_t key[32])
+{
+    char path[PATH_MAX];
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc;
+
+    rc = s_read_private(state, "secrets/enrol.key", 64, &buf, &len, path,
+                        sizeof(path));
+    if (rc == ERR_OK && len != 32)
+        rc = err_set(ERR_FORMAT, "%s is damaged (expected 32 bytes, found %zu)",
+                     path, len);
+    if (rc == ERR_OK)
+        memcpy(key, buf, 32);
+    if (buf != NULL)
+        OPENSSL_cleanse(buf, len);
+    free(buf);
     return rc;
 }
 

@@ -92,11 +92,21 @@ typedef struct {
  * ITLRecovery.p12, secrets and node.info (see the layout above). The
  * cluster password must be non-empty; admin_password is required on the
  * publisher and must be NULL on a subscriber. Returns ERR_OK, ERR_EXISTS
- * (node.info is there already; nothing is touched), ERR_ARG (bad host name,
+ * (node.info, or any file in keys/ or secrets/, is there already: nothing
+ * is touched, and the detail names the file and says to move the folder
+ * away to start over), ERR_ARG (bad host name,
  * organisation field, key size or password), ERR_IO or ERR_CRYPTO.
  */
 int node_init(const char *state, const node_params_t *p,
               const char *cluster_password, const char *admin_password) WUR;
+
+/*
+ * The check node_init makes before it touches anything, for asking it
+ * before the passwords: ERR_OK when STATE has no node.info and nothing in
+ * keys/ or secrets/ (curve.key does not count: init keeps it), else
+ * ERR_EXISTS with the message node_init would give.
+ */
+int node_init_check(const char *state) WUR;
 
 /*
  * Reads STATE/node.info. Returns ERR_OK, ERR_NOTFOUND (not initialised:
@@ -113,18 +123,38 @@ int node_load_role(const char *state, int *is_publisher, char *hostname,
                    size_t len) WUR;
 
 /*
- * Opens STATE/keys/ITLRecovery.p12 with STATE/secrets/p12.pass (refused
- * when others can read it). On success the caller owns *key and *cert.
- * Returns as p12_read_file, and ERR_PERM / ERR_NOTFOUND for the pass file.
+ * Opens STATE/keys/ITLRecovery.p12 with STATE/secrets/p12.pass (each
+ * refused when group or others can read it). On success the caller owns
+ * *key and *cert. Returns as p12_read_file, and as node_p12_pass_load;
+ * ERR_PASSWORD means that the two files do not belong together (the
+ * detail says so: no operator typed that password).
  */
 int node_recovery_load(const char *state, EVP_PKEY **key, X509 **cert) WUR;
 
 /*
  * Reads STATE/secrets/p12.pass (refused when group or others can read it)
  * into pass: 64 hex digits and a NUL. The caller wipes it after use.
- * Returns ERR_OK, ERR_NOTFOUND, ERR_PERM, ERR_TOOBIG, ERR_FORMAT or ERR_IO.
+ * Returns ERR_OK, ERR_NOTFOUND, ERR_PERM, ERR_FORMAT (anything but 64
+ * lower-case hex digits: "PATH is damaged (expected 64 hex digits...)")
+ * or ERR_IO.
  */
 int node_p12_pass_load(const char *state, char pass[65]) WUR;
+
+/*
+ * Reads STATE/secrets/admin.hash (the publisher's administrator password
+ * hash, one "scrypt$..." line) into buf without its newline. Refused with
+ * ERR_PERM and fs_check_private's message when group or others can read
+ * it. Returns ERR_OK, ERR_NOTFOUND (the detail says init did not finish
+ * and how to start over), ERR_PERM, ERR_FORMAT (damaged), ERR_ARG (buf too
+ * small) or ERR_IO.
+ */
+int node_admin_hash_load(const char *state, char *buf, size_t len) WUR;
+
+/*
+ * Reads STATE/secrets/enrol.key (32 bytes) into key; the caller wipes it.
+ * Same checks and returns as node_admin_hash_load.
+ */
+int node_enrol_key_load(const char *state, uint8_t key[32]) WUR;
 
 /* Writes a fresh CAPF common name, "CAPF-" and 8 random hex digits. */
 void node_capf_cn(char *buf, size_t size);
@@ -140,16 +170,28 @@ int node_cert_load(const char *state, const char *name, EVP_PKEY **key,
  * Regenerates the certificate NAME (CallManager, TVS, CAPF on the publisher,
  * or ITLRecovery; any case) at time now: new key, same subject, previous
  * files kept as .prev. Refused with ERR_HOLD when another certificate of
- * this node was regenerated less than NODE_HOLD_SECONDS before now (or
- * after now: a clock set back waits too); msg then says which one, at what
+ * this node was regenerated less than NODE_HOLD_SECONDS before now, or
+ * when any certificate was regenerated after now (a clock set back waits
+ * too, even for the same NAME); msg then says which one, at what
  * time, and when NAME may be retried (local time, HH:MM:SS). On success msg
  * holds the lines to show the operator: what changed and what to do next.
- * Returns ERR_OK, ERR_HOLD, ERR_ARG (unknown NAME, CAPF on a subscriber),
+ * Returns ERR_OK, ERR_HOLD, ERR_ARG (unknown NAME, CAPF on a subscriber,
+ * now before 1970),
  * ERR_NOTFOUND (not initialised), ERR_FORMAT (damaged node.info or
  * regen.state), ERR_IO or ERR_CRYPTO; msg holds the error text then too.
  */
 int node_regen(const char *state, const char *name, time_t now, char *msg,
                size_t msglen) WUR;
+
+/*
+ * The checks of node_regen without any change, so that a caller can refuse
+ * before it asks the operator to confirm: NAME, now (negative: ERR_ARG),
+ * the node's role and the hold timer. With state NULL only NAME and now
+ * are checked. Returns ERR_OK when node_regen would go ahead now, or
+ * node_regen's error with the same text in msg.
+ */
+int node_regen_check(const char *state, const char *name, time_t now, char *msg,
+                     size_t msglen) WUR;
 
 /*
  * Builds the node's ITLFile.tlv: records, in this order,

@@ -89,7 +89,11 @@ s_hold_check(const s_last_t *last, const s_certdef_t *def, time_t now,
 {
     char at[16], until[16];
 
-    if (last->name[0] == '\0' || strcasecmp(last->name, def->name) == 0)
+    if (last->name[0] == '\0')
+        return ERR_OK;
+    /* The same certificate again is not held, unless the clock went back:
+     * recording the earlier time would shorten the next hold. */
+    if (strcasecmp(last->name, def->name) == 0 && (long long)now >= last->time)
         return ERR_OK;
     if ((long long)now >= last->time + NODE_HOLD_SECONDS)
         return ERR_OK;
@@ -195,11 +199,51 @@ s_done_msg(const s_certdef_t *def, const node_info_t *info, const char *cn,
              def->name, info->hostname, cn, serial, next);
 }
 
+/*
+ * Everything node_regen checks before it changes anything; with state
+ * NULL only the name. Fills *def, and info and last when state is given.
+ */
+static int
+s_check(const char *state, const char *name, time_t now,
+        const s_certdef_t **def, node_info_t *info, s_last_t *last, char *path,
+        size_t pathlen, char *msg, size_t msglen)
+{
+    int rc;
+
+    *def = s_find(name);
+    if (*def == NULL)
+        return err_set(ERR_ARG,
+                       "unknown certificate '%s'; expected CallManager, "
+                       "TVS, CAPF or ITLRecovery",
+                       name != NULL ? name : "");
+    if ((long long)now < 0)
+        return err_set(ERR_ARG,
+                       "time %lld is before 1970: not a clock to "
+                       "regenerate at",
+                       (long long)now);
+    if (state == NULL)
+        return ERR_OK;
+    rc = node_info_load(state, info);
+    if (rc != ERR_OK)
+        return rc;
+    if ((*def)->publisher_only && !info->publisher)
+        return err_set(ERR_ARG,
+                       "%s is a subscriber: CAPF exists only on "
+                       "the publisher",
+                       info->hostname);
+    if (snprintf(path, pathlen, "%s/regen.state", state) >= (int)pathlen)
+        return err_set(ERR_ARG, "path too long: %s", state);
+    rc = s_last_load(path, last);
+    if (rc == ERR_OK)
+        rc = s_hold_check(last, *def, now, msg, msglen);
+    return rc;
+}
+
 static int
 s_regen(const char *state, const char *name, time_t now, char *msg,
         size_t msglen)
 {
-    const s_certdef_t *def = s_find(name);
+    const s_certdef_t *def;
     node_info_t info;
     s_last_t last;
     char path[PATH_MAX], cn[320];
@@ -208,25 +252,8 @@ s_regen(const char *state, const char *name, time_t now, char *msg,
     X509 *cert = NULL;
     int rc;
 
-    if (def == NULL)
-        return err_set(ERR_ARG,
-                       "unknown certificate '%s'; expected CallManager, "
-                       "TVS, CAPF or ITLRecovery",
-                       name != NULL ? name : "");
-    rc = node_info_load(state, &info);
-    if (rc != ERR_OK)
-        return rc;
-    if (def->publisher_only && !info.publisher)
-        return err_set(ERR_ARG,
-                       "%s is a subscriber: CAPF exists only on "
-                       "the publisher",
-                       info.hostname);
-    if (snprintf(path, sizeof(path), "%s/regen.state", state) >=
-        (int)sizeof(path))
-        return err_set(ERR_ARG, "path too long: %s", state);
-    rc = s_last_load(path, &last);
-    if (rc == ERR_OK)
-        rc = s_hold_check(&last, def, now, msg, msglen);
+    rc = s_check(state, name, now, &def, &info, &last, path, sizeof(path), msg,
+                 msglen);
     if (rc != ERR_OK)
         return rc;
 
@@ -243,6 +270,25 @@ s_regen(const char *state, const char *name, time_t now, char *msg,
         s_done_msg(def, &info, cn, cert, msg, msglen);
     EVP_PKEY_free(key);
     X509_free(cert);
+    return rc;
+}
+
+int
+node_regen_check(const char *state, const char *name, time_t now, char *msg,
+                 size_t msglen)
+{
+    const s_certdef_t *def;
+    node_info_t info;
+    s_last_t last;
+    char path[PATH_MAX];
+    int rc;
+
+    if (msglen > 0)
+        msg[0] = '\0';
+    rc = s_check(state, name, now, &def, &info, &last, path, sizeof(path), msg,
+                 msglen);
+    if (rc != ERR_OK && rc != ERR_HOLD)
+        snprintf(msg, msglen, "%s", err_detail());
     return rc;
 }
 

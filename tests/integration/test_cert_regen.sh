@@ -24,6 +24,22 @@ if printf 'x\ny\n' | "$BIN" node init --state "$S" --host pub1 --publisher \
 grep -q "refusing to overwrite its keys" "$TMP/err" || fail "re-init msg"
 [ "$before" = "$(sha1sum "$S/keys/callmanager.key")" ] || fail "changed"
 
+# Without node.info the keys are still there: init is refused (exit 2),
+# before any password is read, and changes nothing.
+mv "$S/node.info" "$TMP/node.info"
+p12=$(sha1sum <"$S/keys/ITLRecovery.p12")
+rc=0
+printf 'Other-Pass2\nAdmin-Pass9\n' | "$BIN" node init --state "$S" \
+    --host pub1 --publisher --bits 1024 --password-stdin >"$TMP/out" \
+    2>"$TMP/err" || rc=$?
+[ "$rc" = 2 ] || fail "init without node.info: exit $rc"
+[ "$(cat "$TMP/err")" = "error: $S already holds keys or secrets of a node ($S/keys/callmanager.key exists) though it has no node.info; refusing to overwrite them; to start over, move the folder away (mv $S $S.old) and run init again" ] \
+    || fail "init without node.info: $(cat "$TMP/err")"
+[ "$p12" = "$(sha1sum <"$S/keys/ITLRecovery.p12")" ] || fail "p12 changed"
+[ "$before" = "$(sha1sum "$S/keys/callmanager.key")" ] || fail "key changed"
+[ ! -e "$S/node.info" ] || fail "node.info written"
+mv "$TMP/node.info" "$S/node.info"
+
 # "no" at the prompt changes nothing.
 cm=$(sha1sum <"$S/keys/callmanager.pem")
 if echo no | "$BIN" set cert regen CallManager --state "$S" \
@@ -52,6 +68,41 @@ grep -qx "error: CallManager certificate was modified in the last 5 minutes (at 
     "$TMP/err" || fail "hold message: $(cat "$TMP/err")"
 [ "$tvs" = "$(sha1sum <"$S/keys/tvs.pem")" ] || fail "tvs changed"
 "$BIN" set cert regen TVS --state "$S" --yes --now 1699963502 >/dev/null
+[ "$tvs" != "$(sha1sum <"$S/keys/tvs.pem")" ] || fail "tvs unchanged"
+
+# Without --yes, a bogus name and the hold timer are refused before the
+# question is asked; a negative or signed --now is no clock.
+rs=$(sha1sum <"$S/regen.state")
+rc=0
+echo yes | "$BIN" set cert regen Bogus --state "$S" >"$TMP/out" \
+    2>"$TMP/err" || rc=$?
+[ "$rc" = 2 ] || fail "bogus (asked) exit status $rc"
+[ ! -s "$TMP/out" ] || fail "bogus name asked: $(cat "$TMP/out")"
+[ "$(cat "$TMP/err")" = "error: unknown certificate 'Bogus'; expected CallManager, TVS, CAPF or ITLRecovery" ] \
+    || fail "bogus (asked) message: $(cat "$TMP/err")"
+rc=0
+echo yes | "$BIN" set cert regen CallManager --state "$S" \
+    --now 1699963600 >"$TMP/out" 2>"$TMP/err" || rc=$?
+[ "$rc" = 1 ] || fail "hold (asked) exit status $rc"
+[ ! -s "$TMP/out" ] || fail "hold asked: $(cat "$TMP/out")"
+[ "$(cat "$TMP/err")" = "error: TVS certificate was modified in the last 5 minutes (at 12:05:02); retry regenerating CallManager after 12:10:02" ] \
+    || fail "hold (asked) message: $(cat "$TMP/err")"
+for bad in -5 +5 " 5" 5x ""; do
+    rc=0
+    echo yes | "$BIN" set cert regen TVS --state "$S" --now "$bad" \
+        >"$TMP/out" 2>"$TMP/err" || rc=$?
+    [ "$rc" = 2 ] || fail "--now '$bad' exit status $rc"
+    [ "$(cat "$TMP/err")" = "error: --now '$bad' is not a unix time (whole seconds since 1970, 0 or more)" ] \
+        || fail "--now '$bad' message: $(cat "$TMP/err")"
+done
+# The same certificate with the clock set back is held as well.
+rc=0
+"$BIN" set cert regen TVS --state "$S" --yes --now 1699963000 \
+    >"$TMP/out" 2>"$TMP/err" || rc=$?
+[ "$rc" = 1 ] || fail "clock back exit status $rc"
+[ "$(cat "$TMP/err")" = "error: TVS certificate was modified in the last 5 minutes (at 12:05:02); retry regenerating TVS after 12:10:02" ] \
+    || fail "clock back message: $(cat "$TMP/err")"
+[ "$rs" = "$(sha1sum <"$S/regen.state")" ] || fail "regen.state changed"
 [ "$tvs" != "$(sha1sum <"$S/keys/tvs.pem")" ] || fail "tvs unchanged"
 
 rc=0

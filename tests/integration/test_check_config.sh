@@ -25,7 +25,7 @@ check() {
 check "$pub" "$ITL_SRC/deploy/config/publisher.conf" 0 \
     "$ITL_SRC/deploy/config/publisher.conf: configuration is valid"
 check "$sub" "$ITL_SRC/deploy/config/subscriber.conf" 2 \
-    "$ITL_SRC/deploy/config/subscriber.conf: publisher_key: expected the publisher's 40-character CURVE key (run 'itl-publisher show-key' on the publisher)"
+    "$ITL_SRC/deploy/config/subscriber.conf: publisher_key: not set; expected the publisher's 40-character CURVE key (run 'itl-publisher show-key' on the publisher)"
 
 # A complete subscriber file.
 key=$(printf 'A%.0s' $(seq 40))
@@ -59,7 +59,41 @@ check "$pub" "$dir/folder.conf" 2 \
     "$dir/folder.conf:2: tftp_folder: expected an absolute path, not 'srv/tftp'"
 printf 'role = publisher\nlisten = 7400\n' > "$dir/listen.conf"
 check "$pub" "$dir/listen.conf" 2 \
-    "$dir/listen.conf: listen: '7400' is not host:port"
+    "$dir/listen.conf:2: listen: '7400' is not host:port"
+# Values that would fail only when the agent starts, each at its line.
+printf 'role = publisher\nlisten = localhost:7400\n' > "$dir/listen2.conf"
+check "$pub" "$dir/listen2.conf" 2 \
+    "$dir/listen2.conf:2: listen: 'localhost' is not a numeric IPv4 address or '*' (host names and IPv6 are not supported here)"
+printf 'role = publisher\nlisten = *:7400\ntftp_address = ::\n' \
+    > "$dir/any.conf"
+check "$pub" "$dir/any.conf" 0 "$dir/any.conf: configuration is valid"
+printf 'role = publisher\n\ntftp_address = tftp.example.com\n' \
+    > "$dir/tftpaddr.conf"
+check "$pub" "$dir/tftpaddr.conf" 2 \
+    "$dir/tftpaddr.conf:3: tftp_address: 'tftp.example.com' is not a numeric IPv4 or IPv6 address"
+printf 'role = publisher\ntvs_port = 2445\ntvs_address = 1.2.3\n' \
+    > "$dir/tvsaddr.conf"
+check "$pub" "$dir/tvsaddr.conf" 2 \
+    "$dir/tvsaddr.conf:3: tvs_address: '1.2.3' is not a numeric IPv4 or IPv6 address"
+printf 'role = publisher\ntftpd = /etc/passwd\n' > "$dir/tftpd.conf"
+check "$pub" "$dir/tftpd.conf" 2 \
+    "$dir/tftpd.conf:2: tftpd: /etc/passwd is not an executable file (the TFTP server this node runs when tftp_restart = supervise)"
+printf 'role = publisher\ntftpd = /etc/passwd\ntftp = no\n' \
+    > "$dir/notftp.conf"
+check "$pub" "$dir/notftp.conf" 0 "$dir/notftp.conf: configuration is valid"
+printf 'role = publisher\ntftp_user = nobody-such\n' > "$dir/user.conf"
+check "$pub" "$dir/user.conf" 2 \
+    "$dir/user.conf:2: tftp_user: no user 'nobody-such' on this system"
+printf 'role = publisher\nadmin_socket = %s/no/admin.sock\n' "$dir" \
+    > "$dir/sock.conf"
+check "$pub" "$dir/sock.conf" 2 \
+    "$dir/sock.conf:2: admin_socket: the folder $dir/no does not exist (the agent makes only the socket in it)"
+printf 'role = subscriber\npublisher = -pub:7400\n' > "$dir/pubhost.conf"
+check "$sub" "$dir/pubhost.conf" 2 \
+    "$dir/pubhost.conf:2: publisher: '-pub' is neither a host name nor a numeric IPv4 address"
+printf 'role = subscriber\n' > "$dir/nopub.conf"
+check "$sub" "$dir/nopub.conf" 2 \
+    "$dir/nopub.conf: publisher: not set; '' is not host:port"
 # The wrong agent for the file, and no file at all.
 check "$sub" "$ITL_SRC/deploy/config/publisher.conf" 2 \
     "$ITL_SRC/deploy/config/publisher.conf: role: this file configures a publisher, not a subscriber"

@@ -179,8 +179,12 @@ assert d["records"][2]["cert_hash"] and "certificate_sha1" not in d["records"][2
 run verify_wrong 1 "$ADMIN" verify itl --file "$T/new.tlv" --trust "$SCF"
 grep -q "is not a SAST record of $SCF" "$T/verify_wrong.out" ||
     fail "verify_wrong: reason"
+[ ! -s "$T/resign_held.err" ] || fail "resign_held: a warning"
 run resign_fake 0 "$ADMIN" resign itl --file "$T/held.tlv" \
     --key "$T/fake.key" --cert "$T/fake.pem" --out "$T/fake.tlv"
+# Same name and serial as SAST record #4, another certificate: warned.
+err_is resign_fake "itl-admin: warning: no SAST record of $T/held.tlv carries the certificate $T/fake.pem, so phones that install $T/fake.tlv cannot verify a later file signed with it"
+err_is resign "itl-admin: warning: no SAST record of $SCF carries the certificate $T/pub.pem, so phones that install $T/scf-pub.tlv cannot verify a later file signed with it"
 run verify_fake 1 "$ADMIN" verify itl --file "$T/fake.tlv" --trust "$T/held.tlv"
 has verify_fake "$T/fake.tlv is refused: its signature does not verify with SAST record #4 of $T/held.tlv (CN=ITLRECOVERY_test10pub.lab.abcd;OU=tac;O=cisco;L=rtp;ST=nc;C=US serial 6E:3F:65:C2:97:B3:E0:1F:E7:42:81:AB:52:CC:55:DC): the 128-byte SHA-1 signature at offset 188 does not verify with the key"
 run verify_bad 2 "$ADMIN" verify itl --file "$T/trunc.tlv" --trust "$T/held.tlv"
@@ -197,6 +201,26 @@ err_is mismatch "itl-admin: cannot re-sign $T/held.tlv with $T/rec.key and $T/pu
 run baddigest 2 "$ADMIN" resign itl --file "$T/held.tlv" --key "$T/rec.key" \
     --cert "$T/rec.pem" --out "$T/x.tlv" --digest md5
 [ ! -e "$T/x.tlv" ] || fail "a refused resign wrote its output"
+# A certificate given as the key is named as such (whatever its mode).
+run certkey 2 "$ADMIN" resign itl --file "$T/held.tlv" --key "$T/rec.pem" \
+    --cert "$T/rec.pem" --out "$T/x.tlv"
+err_is certkey "itl-admin: $T/rec.pem is a certificate, not a private key; give the key file with --key and the certificate with --cert"
+[ ! -e "$T/x.tlv" ] || fail "certkey wrote its output"
+# --out naming the input (by another path too) is refused unless --force.
+cp "$T/new.tlv" "$T/same.tlv"
+ln -s same.tlv "$T/link.tlv"
+before=$(sha1sum <"$T/same.tlv")
+for out in "$T/same.tlv" "$T/link.tlv" "$T/../$(basename "$T")/same.tlv"; do
+    run sameout 2 "$ADMIN" resign itl --file "$T/same.tlv" \
+        --key "$T/rec.key" --cert "$T/rec.pem" --out "$out"
+    err_is sameout "itl-admin: --out $out is the input file $T/same.tlv; give another --out, or add --force to replace the input"
+    [ "$before" = "$(sha1sum <"$T/same.tlv")" ] || fail "sameout: changed"
+done
+run sameforce 0 "$ADMIN" resign itl --file "$T/same.tlv" \
+    --key "$T/rec.key" --cert "$T/rec.pem" --out "$T/same.tlv" --force \
+    --digest sha256
+has sameforce "Re-signed $T/same.tlv as $T/same.tlv (SHA-256)"
+[ "$before" != "$(sha1sum <"$T/same.tlv")" ] || fail "sameforce: unchanged"
 
 if [ "$FAILS" -gt 0 ]; then
     echo "$FAILS check(s) failed" >&2

@@ -240,6 +240,24 @@ esac
 # Bad arguments.
 $PHONE boot --name SEP123 --state "$PH" --server 127.0.0.1 2>/dev/null
 expect_eq "bad name exit" $? 2
+# A bad --server is quoted whole, with what is wrong in it.
+for bad in '127.0.0.91:99999|port 99999 is out of range (1 to 65535)' \
+    '127.0.0.91:x|port "x" is not a number from 1 to 65535' \
+    ':69|no host' '[::1|expected HOST, HOST:PORT or [IPV6]:PORT'; do
+    arg=${bad%%|*}
+    err=$($PHONE boot --name $NAME --state "$PH" --server "$arg" 2>&1)
+    expect_eq "--server $arg exit" $? 2
+    expect_eq "--server $arg message" "$err" \
+        "itl-phone: bad server \"$arg\": ${bad#*|}"
+done
+err=$($PHONE fleet --count 2 --state-root "$T/fleet3" \
+    --server 127.0.0.91:99999 2>&1)
+expect_eq "fleet --server out of range exit" $? 2
+case $err in
+*'bad server "127.0.0.91:99999": port 99999 is out of range (1 to 65535)'*)
+    ok "fleet --server message" ;;
+*) fail "fleet --server message: [$err]" ;;
+esac
 
 [ $FAILS -eq 0 ] && echo "all phone checks passed" || echo "$FAILS failed"
 exit $((FAILS != 0))

@@ -70,7 +70,7 @@ test_cases(void **state)
         n++;
     }
     fclose(f);
-    assert_int_equal(n, 13);
+    assert_int_equal(n, 22);
 }
 
 static void
@@ -98,9 +98,10 @@ test_values(void **state)
     assert_int_equal(c.role, CONFIG_PUBLISHER);
     assert_int_equal(c.ntftp_folders, 1);
     assert_string_equal(c.tftp_folders[0], "/var/lib/x/tftp");
-    assert_int_equal(config_load("/nonexistent/x.conf", CONFIG_PUBLISHER,
-                                 &c), ERR_NOTFOUND);
-    assert_string_equal(err_detail(), "cannot read configuration "
+    assert_int_equal(config_load("/nonexistent/x.conf", CONFIG_PUBLISHER, &c),
+                     ERR_NOTFOUND);
+    assert_string_equal(err_detail(),
+                        "cannot read configuration "
                         "/nonexistent/x.conf: No such file or directory");
 }
 
@@ -111,16 +112,48 @@ test_endpoint(void **state)
     int port;
 
     (void)state;
-    assert_int_equal(config_split_endpoint("127.0.0.1:7400", host,
-                                           sizeof(host), &port), ERR_OK);
+    assert_int_equal(
+        config_split_endpoint("127.0.0.1:7400", host, sizeof(host), &port),
+        ERR_OK);
     assert_string_equal(host, "127.0.0.1");
     assert_int_equal(port, 7400);
-    assert_int_equal(config_split_endpoint("127.0.0.1", host, sizeof(host),
-                                           &port), ERR_ARG);
-    assert_int_equal(config_split_endpoint("h:70000", host, sizeof(host),
-                                           &port), ERR_ARG);
+    assert_int_equal(
+        config_split_endpoint("127.0.0.1", host, sizeof(host), &port), ERR_ARG);
+    assert_int_equal(
+        config_split_endpoint("h:70000", host, sizeof(host), &port), ERR_ARG);
     assert_int_equal(config_split_endpoint(":1", host, sizeof(host), &port),
                      ERR_ARG);
+}
+
+/* An agent reading the other role's file hears that first. */
+static void
+test_role_first(void **state)
+{
+    char path[600], want[1024];
+    config_t c;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/config/no-key.conf", s_dir());
+    /* config_load names the first value problem of a subscriber file... */
+    assert_int_equal(config_load(path, CONFIG_PUBLISHER, &c), ERR_ARG);
+    /* ...config_load_role the role, with its line. */
+    assert_int_equal(config_load_role(path, CONFIG_PUBLISHER, &c), ERR_ARG);
+    snprintf(want, sizeof(want),
+             "%s:1: role: this file configures a subscriber, not a "
+             "publisher",
+             path);
+    assert_string_equal(err_detail(), want);
+    snprintf(path, sizeof(path), "%s/config/good-publisher.conf", s_dir());
+    assert_int_equal(config_load_role(path, CONFIG_SUBSCRIBER, &c), ERR_ARG);
+    snprintf(want, sizeof(want),
+             "%s:1: role: this file configures a publisher, not a "
+             "subscriber",
+             path);
+    assert_string_equal(err_detail(), want);
+    assert_int_equal(config_load_role(path, CONFIG_PUBLISHER, &c), ERR_OK);
+    assert_int_equal(c.key_line[0], 1); /* role */
+    assert_int_equal(c.key_line[1], 2); /* hostname */
+    assert_int_equal(c.key_line[5], 0); /* publisher: a default */
 }
 
 int
@@ -130,6 +163,7 @@ main(void)
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_endpoint),
+        cmocka_unit_test(test_role_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

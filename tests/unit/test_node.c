@@ -178,12 +178,203 @@ test_init_publisher_layout(void **st)
     char msg[4096];
     snprintf(msg, sizeof(msg),
              "%s is already an initialised node state folder (%s/node.info "
-             "exists); refusing to overwrite its keys",
-             state, state);
+             "exists); refusing to overwrite its keys; to start over, move "
+             "the folder away (mv %s %s.old) and run init again",
+             state, state, state, state);
     assert_string_equal(err_detail(), msg);
     text = s_read(state, "secrets/p12.pass", &len);
     assert_memory_equal(text, pass, 64);
     free(text);
+}
+
+/* SHA-256 of STATE/rel, to show that a refused init changed nothing. */
+static void
+s_digest(const char *state, const char *rel, uint8_t md[SHA256_DIGEST_LENGTH])
+{
+    size_t len;
+    char *text = s_read(state, rel, &len);
+
+    SHA256((const uint8_t *)text, len, md);
+    free(text);
+}
+
+static void
+test_init_refuses_keys_without_info(void **st)
+{
+    static const char *kept[] = {"keys/callmanager.key", "keys/tvs.key",
+                                 "keys/capf.pem",        "keys/ITLRecovery.p12",
+                                 "secrets/p12.pass",     "secrets/enrol.key",
+                                 "secrets/admin.hash"};
+    uint8_t before[7][SHA256_DIGEST_LENGTH], after[SHA256_DIGEST_LENGTH];
+    char state[600], path[1024], want[4096];
+
+    (void)st;
+    s_init(state, sizeof(state), &pub);
+    for (size_t i = 0; i < 7; i++)
+        s_digest(state, kept[i], before[i]);
+    snprintf(path, sizeof(path), "%s/node.info", state);
+    assert_int_equal(unlink(path), 0);
+
+    assert_int_equal(node_init(state, &pub, "Other-Pass2", ADMIN), ERR_EXISTS);
+    snprintf(want, sizeof(want),
+             "%s already holds keys or secrets of a node "
+             "(%s/keys/callmanager.key exists) though it has no node.info; "
+             "refusing to overwrite them; to start over, move the folder "
+             "away (mv %s %s.old) and run init again",
+             state, state, state, state);
+    assert_string_equal(err_detail(), want);
+    for (size_t i = 0; i < 7; i++) {
+        s_digest(state, kept[i], after);
+        assert_memory_equal(after, before[i], sizeof(after));
+    }
+    assert_int_equal(fs_exists(path), 0);
+
+    /* An init stopped after its first secret: the secret is kept too. */
+    s_newstate(state, sizeof(state), "half");
+    snprintf(path, sizeof(path), "%s/secrets", state);
+    assert_int_equal(fs_mkdir_p(path, 0700), ERR_OK);
+    snprintf(path, sizeof(path), "%s/secrets/enrol.key", state);
+    assert_int_equal(
+        fs_write_durable(path, "0123456789abcdef0123456789abcdef", 32, 0600, 0),
+        ERR_OK);
+    assert_int_equal(node_init(state, &pub, CLUSTER, ADMIN), ERR_EXISTS);
+    snprintf(want, sizeof(want),
+             "%s already holds keys or secrets of a node (%s exists) though "
+             "it has no node.info; refusing to overwrite them; to start "
+             "over, move the folder away (mv %s %s.old) and run init again",
+             state, path, state, state);
+    assert_string_equal(err_detail(), want);
+
+    /* Any other file in keys/ counts as well, e.g. a kept .prev. */
+    assert_int_equal(unlink(path), 0);
+    snprintf(path, sizeof(path), "%s/keys", state);
+    assert_int_equal(fs_mkdir_p(path, 0700), ERR_OK);
+    snprintf(path, sizeof(path), "%s/keys/tvs.key.prev", state);
+    assert_int_equal(fs_write_durable(path, "x", 1, 0600, 0), ERR_OK);
+    assert_int_equal(node_init(state, &pub, CLUSTER, ADMIN), ERR_EXISTS);
+    assert_non_null(strstr(err_detail(), "/keys/tvs.key.prev exists)"));
+    assert_int_equal(s_mode(state, "secrets/p12.pass"), (mode_t)-1);
+}
+
+/* Loads the private file rel of a publisher's state as its reader does. */
+static int
+s_load_private(const char *state, const char *rel)
+{
+    char buf[256], pass[65];
+    uint8_t enrol[32];
+    EVP_PKEY *k = NULL;
+    X509 *c = NULL;
+    int rc;
+
+    if (strcmp(rel, "secrets/admin.hash") == 0)
+        return node_admin_hash_load(state, buf, sizeof(buf));
+    if (strcmp(rel, "secrets/enrol.key") == 0)
+        return node_enrol_key_load(state, enrol);
+    if (strcmp(rel, "secrets/p12.pass") == 0)
+        return node_p12_pass_load(state, pass);
+    if (strcmp(rel, "keys/ITLRecovery.p12") == 0)
+        rc = node_recovery_load(state, &k, &c);
+    else {
+        snprintf(buf, sizeof(buf), "%.*s", (int)(strlen(rel) - 9), rel + 5);
+        rc = node_cert_load(state, buf, &k, &c);
+    }
+    EVP_PKEY_free(k);
+    X509_free(c);
+    return rc;
+}
+
+static void
+test_private_files_refused(void **st)
+{
+    static const char *priv[] = {"keys/callmanager.key", "keys/tvs.key",
+                                 "keys/capf.key",        "keys/ITLRecovery.p12",
+                                 "secrets/p12.pass",     "secrets/enrol.key",
+                                 "secrets/admin.hash"};
+    char state[600], path[1024], want[4096], hash[256], *text;
+
+    (void)st;
+    s_init(state, sizeof(state), &pub);
+    for (size_t i = 0; i < sizeof(priv) / sizeof(priv[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", state, priv[i]);
+        assert_int_equal(s_load_private(state, priv[i]), ERR_OK);
+        assert_int_equal(chmod(path, 0644), 0);
+        assert_int_equal(s_load_private(state, priv[i]), ERR_PERM);
+        snprintf(want, sizeof(want),
+                 "%s holds a secret but its mode is 0644, readable by "
+                 "others; run: chmod 600 %s",
+                 path, path);
+        assert_string_equal(err_detail(), want);
+        assert_int_equal(chmod(path, 0600), 0);
+    }
+
+    /* The hash comes back as the file holds it, without a newline. */
+    assert_int_equal(node_admin_hash_load(state, hash, sizeof(hash)), ERR_OK);
+    text = s_read(state, "secrets/admin.hash", NULL);
+    assert_string_equal(hash, text);
+    assert_int_equal(strncmp(hash, "scrypt$N=", 9), 0);
+    free(text);
+    assert_int_equal(node_admin_hash_load(state, hash, 10), ERR_ARG);
+
+    /* A missing secret: init did not finish; say how to start over. */
+    snprintf(path, sizeof(path), "%s/secrets/enrol.key", state);
+    assert_int_equal(unlink(path), 0);
+    uint8_t enrol[32];
+    assert_int_equal(node_enrol_key_load(state, enrol), ERR_NOTFOUND);
+    snprintf(want, sizeof(want),
+             "%s is missing: the node in %s was not initialised completely; "
+             "move the folder away (mv %s %s.old) and run init again",
+             path, state, state, state);
+    assert_string_equal(err_detail(), want);
+    assert_int_equal(fs_write_durable(path, "short", 5, 0600, 0), ERR_OK);
+    assert_int_equal(node_enrol_key_load(state, enrol), ERR_FORMAT);
+    snprintf(want, sizeof(want), "%s is damaged (expected 32 bytes, found 5)",
+             path);
+    assert_string_equal(err_detail(), want);
+}
+
+static void
+test_p12_pass_damaged(void **st)
+{
+    char state[600], path[1024], want[4096], pass[65], wrong[65];
+    char zs[70];
+    EVP_PKEY *k = NULL;
+    X509 *c = NULL;
+
+    (void)st;
+    s_init(state, sizeof(state), &sub);
+    snprintf(path, sizeof(path), "%s/secrets/p12.pass", state);
+    snprintf(want, sizeof(want),
+             "%s is damaged (expected 64 hex digits, as init writes them, "
+             "and nothing else)",
+             path);
+    memset(zs, 'z', sizeof(zs));
+    /* 64 bytes of garbage, 65 (a newline added), 70: all "damaged". */
+    static const size_t lens[] = {64, 65, 70, 0};
+    for (size_t i = 0; i < 4; i++) {
+        if (i == 1)
+            memcpy(zs,
+                   "0123456789abcdef0123456789abcdef0123456789abcdef"
+                   "0123456789abcdef\n",
+                   65);
+        assert_int_equal(fs_write_durable(path, zs, lens[i], 0600, 0), ERR_OK);
+        assert_int_equal(node_p12_pass_load(state, pass), ERR_FORMAT);
+        assert_string_equal(err_detail(), want);
+        assert_int_equal(node_recovery_load(state, &k, &c), ERR_FORMAT);
+        assert_string_equal(err_detail(), want);
+        assert_null(k);
+        assert_null(c);
+    }
+
+    /* Well formed but not the key file's: the pair does not match. */
+    assert_int_equal(kdf_p12_password("Another-Pass3", wrong), ERR_OK);
+    assert_int_equal(fs_write_durable(path, wrong, 64, 0600, 0), ERR_OK);
+    assert_int_equal(node_recovery_load(state, &k, &c), ERR_PASSWORD);
+    snprintf(want, sizeof(want),
+             "%s/keys/ITLRecovery.p12 does not open with the password in "
+             "%s/secrets/p12.pass (its integrity check fails): one of the "
+             "two files was replaced or damaged",
+             state, state);
+    assert_string_equal(err_detail(), want);
 }
 
 static void
@@ -288,6 +479,34 @@ test_hold_timer(void **st)
     /* A clock set back waits too. */
     assert_int_equal(node_regen(state, "tvs", T0 - 60, msg, sizeof(msg)),
                      ERR_HOLD);
+    /* Even for the same certificate: an earlier time would be recorded. */
+    assert_int_equal(
+        node_regen(state, "CallManager", T0 - 1000, msg, sizeof(msg)),
+        ERR_HOLD);
+    assert_string_equal(msg, "CallManager certificate was modified in the "
+                             "last 5 minutes (at 12:00:01); retry "
+                             "regenerating CallManager after 12:05:01");
+    /* The check alone says the same and changes nothing. */
+    assert_int_equal(node_regen_check(state, "TVS", T0 + 299, msg, sizeof(msg)),
+                     ERR_HOLD);
+    assert_string_equal(msg, "CallManager certificate was modified in the "
+                             "last 5 minutes (at 12:00:01); retry "
+                             "regenerating TVS after 12:05:01");
+    assert_int_equal(node_regen_check(state, "TVS", T0 + 300, msg, sizeof(msg)),
+                     ERR_OK);
+    assert_string_equal(msg, "");
+    assert_int_equal(node_regen_check(NULL, "capf", T0, msg, sizeof(msg)),
+                     ERR_OK);
+    assert_int_equal(node_regen_check(NULL, "Bogus", T0, msg, sizeof(msg)),
+                     ERR_ARG);
+    assert_string_equal(msg, "unknown certificate 'Bogus'; expected "
+                             "CallManager, TVS, CAPF or ITLRecovery");
+    assert_int_equal(node_regen(state, "TVS", -5, msg, sizeof(msg)), ERR_ARG);
+    assert_string_equal(msg, "time -5 is before 1970: not a clock to "
+                             "regenerate at");
+    text = s_read(state, "regen.state", NULL);
+    assert_string_equal(text, "name=CallManager\ntime=1699963201\n");
+    free(text);
 
     /* 5:01 later: done. */
     assert_int_equal(node_regen(state, "tvs", T0 + 301, msg, sizeof(msg)),
@@ -596,6 +815,9 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_publisher_layout),
+        cmocka_unit_test(test_init_refuses_keys_without_info),
+        cmocka_unit_test(test_private_files_refused),
+        cmocka_unit_test(test_p12_pass_damaged),
         cmocka_unit_test(test_init_subscriber),
         cmocka_unit_test(test_init_bad_params),
         cmocka_unit_test(test_hold_timer),

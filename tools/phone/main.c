@@ -49,18 +49,23 @@ s_number(const char *s, long min, long max)
 
 /*
  * Splits HOST[:PORT] or [V6]:PORT in place (spec is modified). Port 69
- * when absent. Returns ERR_OK or ERR_ARG.
+ * when absent. Returns ERR_OK or ERR_ARG; the message quotes the whole
+ * argument as given.
  */
 static int
 s_parse_server(char *spec, fleet_server_t *out)
 {
-    char *colon, *close;
+    char given[128], *colon, *close;
     long port = 69;
 
+    snprintf(given, sizeof(given), "%.100s", spec);
     if (spec[0] == '[') {
         close = strchr(spec, ']');
         if (close == NULL || (close[1] != '\0' && close[1] != ':'))
-            return err_set(ERR_ARG, "bad server \"%.100s\"", spec);
+            return err_set(ERR_ARG,
+                           "bad server \"%s\": expected HOST, "
+                           "HOST:PORT or [IPV6]:PORT",
+                           given);
         *close = '\0';
         out->host = spec + 1;
         colon = close[1] == ':' ? close + 1 : NULL;
@@ -73,11 +78,20 @@ s_parse_server(char *spec, fleet_server_t *out)
     if (colon != NULL) {
         *colon = '\0';
         port = s_number(colon + 1, 1, 65535);
+        if (port < 0 && colon[1] != '\0' &&
+            strspn(colon + 1, "0123456789") == strlen(colon + 1))
+            return err_set(ERR_ARG,
+                           "bad server \"%s\": port %.20s is out "
+                           "of range (1 to 65535)",
+                           given, colon + 1);
         if (port < 0)
-            return err_set(ERR_ARG, "bad port in server \"%.100s\"", spec);
+            return err_set(ERR_ARG,
+                           "bad server \"%s\": port \"%.20s\" is "
+                           "not a number from 1 to 65535",
+                           given, colon + 1);
     }
     if (out->host[0] == '\0')
-        return err_set(ERR_ARG, "server without a host");
+        return err_set(ERR_ARG, "bad server \"%s\": no host", given);
     out->port = (int)port;
     return ERR_OK;
 }
