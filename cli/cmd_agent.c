@@ -23,7 +23,7 @@
 /* How long an agent may stay silent: long for the commands that do work
  * on every node (each line resets it), short for the others. */
 #define AGENT_TIMEOUT_MS 120000
-#define AGENT_QUICK_MS 15000
+#define AGENT_QUICK_MS   15000
 
 typedef struct {
     const char *socket;

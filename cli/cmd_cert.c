@@ -68,9 +68,17 @@ s_regen_agent(const char *name, const char *config, const char *now, int yes)
 {
     char sock[300];
     char *v[] = {"set", "cert", "regen", (char *)name, "--now", (char *)now};
+    char *check[] = {"set",          "cert",  "regen",    (char *)name,
+                     "--check-only", "--now", (char *)now};
+    int rc;
 
     if (cmd_agent_socket(NULL, config, sock, sizeof(sock)) < 0)
         return CMD_EXIT_ERROR;
+    /* The agent checks the name and the hold timer before anyone is asked
+     * to confirm. */
+    rc = adminsock_call(sock, now ? 7 : 5, check, NULL, 0, 15000);
+    if (rc != 0)
+        return rc;
     printf("Regenerating the %s certificate of this node (through its "
            "agent).\n",
            name);

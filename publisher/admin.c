@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 #include <time.h>
 
 #include "adminsock.h"
@@ -12,6 +14,7 @@
 #include "fsutil.h"
 #include "kdf.h"
 #include "log.h"
+#include "node.h"
 #include "prompt.h"
 #include "publisher.h"
 
@@ -25,9 +28,7 @@
 static int
 s_check_password(pub_t *p, const adminsock_req_t *r)
 {
-    char path[300];
-    uint8_t *stored = NULL;
-    size_t len;
+    char stored[512];
     long long now = time_mono_ms();
     int rc;
 
@@ -42,14 +43,10 @@ s_check_password(pub_t *p, const adminsock_req_t *r)
                        "This command needs the administrator password");
         return ERR_PASSWORD;
     }
-    snprintf(path, sizeof(path), "%s/secrets/admin.hash", p->cfg.state_dir);
-    rc = fs_read_file(path, 4096, &stored, &len);
-    if (rc == ERR_OK) {
-        while (len > 0 && (stored[len - 1] == '\n'))
-            stored[--len] = '\0';
-        rc = passwd_verify(r->req->password, (char *)stored);
-        free(stored);
-    }
+    rc = node_admin_hash_load(p->cfg.state_dir, stored, sizeof(stored));
+    if (rc == ERR_OK)
+        rc = passwd_verify(r->req->password, stored);
+    OPENSSL_cleanse(stored, sizeof(stored));
     if (rc == ERR_OK) {
         p->bad_passwords = 0;
         return ERR_OK;

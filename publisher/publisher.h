@@ -30,7 +30,7 @@ typedef struct {
     size_t ridlen;
     long long last_seen; /* time_mono_ms of the last message */
     int connected;       /* heard from since the publisher started */
-    int quiet_logged;     /* its silence was logged */
+    int quiet_logged;    /* its silence was logged */
     Itl__Register *reg;  /* as registered: certificates, ITL state */
     char sha1[41];
     char signer[160];

@@ -605,7 +605,7 @@ pub_reset_start(pub_t *p, const uint8_t *rid, size_t ridlen,
     s_list_nodes(p);
     if (j->nnodes == 0) {
         err_set(ERR_NOTFOUND, "no active TFTP node in the cluster; nothing "
-                "to reset");
+                              "to reset");
         goto fail;
     }
 

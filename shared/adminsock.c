@@ -251,16 +251,20 @@ s_connection_lost(void *mon, const char *path, int *connected)
         return 0;
     }
     if (ev == ZMQ_EVENT_CONNECT_RETRIED && !*connected) {
-        fprintf(stderr, "itl-admin: no agent listens on %s (the socket of "
+        fprintf(stderr,
+                "itl-admin: no agent listens on %s (the socket of "
                 "an agent that stopped?); start the agent, or check "
-                "--config\n", path);
+                "--config\n",
+                path);
         return 1;
     }
     if (ev == ZMQ_EVENT_DISCONNECTED) {
-        fprintf(stderr, "itl-admin: the agent at %s went away before "
+        fprintf(stderr,
+                "itl-admin: the agent at %s went away before "
                 "it answered (it stopped or crashed); see its log, and "
                 "for a reset run 'itl-admin show reset' once it is "
-                "back\n", path);
+                "back\n",
+                path);
         return 1;
     }
     return 0;

@@ -91,7 +91,7 @@ agent_parse_args(const char *prog, int argc, char **argv, agent_opts_t *o)
 int
 agent_load_config(const agent_opts_t *o, int role, config_t *c)
 {
-    if (config_load(o->config_path, role, c) != ERR_OK) {
+    if (config_load_role(o->config_path, role, c) != ERR_OK) {
         fprintf(stderr, "%s\n", err_detail());
         return -1;
     }
@@ -134,9 +134,10 @@ agent_lock_state(const config_t *c)
         pid[n > 0 ? n : 0] = '\0';
         pid[strcspn(pid, "\n")] = '\0';
         close(fd);
-        return err_set(ERR_EXISTS, "the state folder %s is in use by another "
-                       "agent (pid %s); stop it first", c->state_dir,
-                       pid[0] ? pid : "unknown");
+        return err_set(ERR_EXISTS,
+                       "the state folder %s is in use by another "
+                       "agent (pid %s); stop it first",
+                       c->state_dir, pid[0] ? pid : "unknown");
     }
     snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
     if (ftruncate(fd, 0) < 0 || write(fd, pid, strlen(pid)) < 0)
@@ -157,23 +158,7 @@ agent_admin_path(const config_t *c, char *buf, size_t len)
 int
 agent_enrol_key(const config_t *c, uint8_t key[32])
 {
-    char path[300];
-    uint8_t *buf;
-    size_t len;
-    int rc;
-
-    config_state_path(c, "secrets/enrol.key", path, sizeof(path));
-    rc = fs_read_file(path, 64, &buf, &len);
-    if (rc != ERR_OK)
-        return rc;
-    rc = fs_check_private(path);
-    if (rc == ERR_OK && len != 32)
-        rc = err_set(ERR_FORMAT, "%s: expected 32 bytes, found %zu", path, len);
-    if (rc == ERR_OK)
-        memcpy(key, buf, 32);
-    OPENSSL_cleanse(buf, len);
-    free(buf);
-    return rc;
+    return node_enrol_key_load(c->state_dir, key);
 }
 
 static int
@@ -215,6 +200,11 @@ agent_init(const agent_opts_t *o, const config_t *c)
     np.org.c = c->org_c;
     np.key_bits = c->key_bits;
     np.publisher = pub;
+    /* Refuse before asking anything when the folder holds a node. */
+    if (node_init_check(c->state_dir) != ERR_OK) {
+        fprintf(stderr, "init: %s\n", err_detail());
+        goto out;
+    }
     if (s_ask_twice("cluster security password", o->password_stdin, cluster,
                     sizeof(cluster)) < 0 ||
         (pub && s_ask_twice("administrator password", o->password_stdin, admin,

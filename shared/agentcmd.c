@@ -161,6 +161,16 @@ agentcmd_regen(void *admin, const adminsock_req_t *r, const config_t *cfg,
     int rc;
 
     *name = NULL;
+    if (q->n_argv >= 5 && strcmp(q->argv[4], "--check-only") == 0) {
+        /* Asked before the operator confirms: check, change nothing. */
+        if (q->n_argv == 7 && strcmp(q->argv[5], "--now") == 0)
+            now = (time_t)strtoll(q->argv[6], &end, 10);
+        rc =
+            node_regen_check(cfg->state_dir, q->argv[3], now, msg, sizeof(msg));
+        if (rc != ERR_OK)
+            s_lines(admin, r, 1, "error: ", msg);
+        return rc == ERR_OK ? 0 : rc == ERR_HOLD ? 1 : 2;
+    }
     if (q->n_argv == 6 && strcmp(q->argv[4], "--now") == 0) {
         errno = 0;
         now = (time_t)strtoll(q->argv[5], &end, 10);

@@ -20,6 +20,9 @@ s_reencrypt(const char *path, const char *oldpass, const char *newpass)
     X509 *cert = NULL;
     int rc;
 
+    rc = fs_check_private(path);
+    if (rc != ERR_OK)
+        return rc;
     rc = p12_read_file(path, oldpass, &key, &cert);
     if (rc == ERR_PASSWORD) {
         rc = p12_read_file(path, newpass, &key, &cert);

@@ -40,7 +40,7 @@ struct tftpnode {
     char signer[160];
     char recovery_sha1[41]; /* of the served ITL's ITLRecovery record */
     char itl_path[300];
-    long long retry_at;      /* when to try starting in.tftpd again */
+    long long retry_at; /* when to try starting in.tftpd again */
 };
 
 /* ---- persisted state ---------------------------------------------- */
@@ -331,9 +331,10 @@ s_searchable(const char *folder)
     if ((st.st_mode & 0055) == 0055)
         return ERR_OK;
     if (chmod(folder, (st.st_mode & 07777) | 0055) < 0)
-        return err_set(ERR_IO, "%s is not readable by the TFTP server (mode "
-                       "%04o) and cannot be changed: %s", folder,
-                       (unsigned)(st.st_mode & 07777), strerror(errno));
+        return err_set(ERR_IO,
+                       "%s is not readable by the TFTP server (mode "
+                       "%04o) and cannot be changed: %s",
+                       folder, (unsigned)(st.st_mode & 07777), strerror(errno));
     log_notice("made %s readable by the TFTP server (it was %04o)", folder,
                (unsigned)(st.st_mode & 07777));
     return ERR_OK;
@@ -698,8 +699,8 @@ tftpnode_check(tftpnode_t *n)
     n->retry_at = now + TFTPNODE_RETRY_MS;
     if (tftpd_start(n->tftpd) != ERR_OK)
         log_err("%s: the TFTP service is down, phones cannot download "
-                "their ITL: %s; retrying every %d s", n->cfg->hostname,
-                err_detail(), TFTPNODE_RETRY_MS / 1000);
+                "their ITL: %s; retrying every %d s",
+                n->cfg->hostname, err_detail(), TFTPNODE_RETRY_MS / 1000);
     else
         log_notice("%s: the TFTP service is up again", n->cfg->hostname);
 }

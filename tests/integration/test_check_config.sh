@@ -96,7 +96,9 @@ check "$sub" "$dir/nopub.conf" 2 \
     "$dir/nopub.conf: publisher: not set; '' is not host:port"
 # The wrong agent for the file, and no file at all.
 check "$sub" "$ITL_SRC/deploy/config/publisher.conf" 2 \
-    "$ITL_SRC/deploy/config/publisher.conf: role: this file configures a publisher, not a subscriber"
+    "$ITL_SRC/deploy/config/publisher.conf:3: role: this file configures a publisher, not a subscriber"
+check "$pub" "$ITL_SRC/deploy/config/subscriber.conf" 2 \
+    "$ITL_SRC/deploy/config/subscriber.conf:2: role: this file configures a subscriber, not a publisher"
 check "$pub" "$dir/missing.conf" 2 \
     "cannot read configuration $dir/missing.conf: No such file or directory"
 
