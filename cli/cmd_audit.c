@@ -241,6 +241,15 @@ cmd_itl_audit(int argc, char **argv)
     if (r.nskip > r.nbad)
         fprintf(stderr, "itl-admin: %s: %zu more bad lines skipped\n",
                 o.reports, r.nskip - r.nbad);
+    if (r.nphones == 0) {
+        /* An empty export must not read as "every phone is fine". */
+        fprintf(stderr,
+                "itl-admin: %s lists no phone (one line per phone: "
+                "NAME SHA1); nothing was checked\n",
+                o.reports);
+        rc = CMD_EXIT_ERROR;
+        goto out;
+    }
     rc = s_history(&o, &k);
     if (rc == 0 &&
         (cls = calloc(r.nphones ? r.nphones : 1, sizeof(*cls))) == NULL) {

@@ -37,7 +37,7 @@ for i in 1 2 3; do
     n=$(echo $nodes | cut -d' ' -f$i)
     ip="${ITL_BASE_IP%.*}.$(( ${ITL_BASE_IP##*.} + i ))"
     "$ITL_BIN/itl-phone" boot --name "SEP00000000000$i" \
-        --state "$ITL_CLUSTER_DIR/phone$i" --server "$ip:6969" ||
+        --state "$ITL_CLUSTER_DIR/phone$i" --server "$ip:${ITL_TFTP_PORT:-6969}" ||
         fail "phone $i did not accept the first ITL of $n"
 done
 
@@ -70,7 +70,7 @@ step "The phones boot again and accept the reset ITL"
 for i in 1 2 3; do
     ip="${ITL_BASE_IP%.*}.$(( ${ITL_BASE_IP##*.} + i ))"
     "$ITL_BIN/itl-phone" boot --name "SEP00000000000$i" \
-        --state "$ITL_CLUSTER_DIR/phone$i" --server "$ip:6969" ||
+        --state "$ITL_CLUSTER_DIR/phone$i" --server "$ip:${ITL_TFTP_PORT:-6969}" ||
         fail "phone $i refused the reset ITL"
 done
 

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/x509.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
@@ -19,6 +21,7 @@
 #include "backup.h"
 #include "fsutil.h"
 #include "keystore.h"
+#include "itl.h"
 #include "log.h"
 #include "node.h"
 #include "p12.h"
@@ -140,6 +143,40 @@ s_open_fetched(pub_t *p, const uint8_t *buf, size_t len, const char *from,
     return rc;
 }
 
+/*
+ * A restored key is worth a reset only when phones hold its certificate:
+ * it must be the ITLRecovery certificate of an ITL this cluster has served
+ * (the current one, or an older one in the ITL history). Another cluster's
+ * key, or a key regenerated and never served, would make every phone
+ * refuse the reset ITL.
+ */
+static int
+s_known_recovery(pub_t *p, X509 *cert)
+{
+    unsigned char *der = NULL;
+    int n = i2d_X509(cert, &der);
+    char md5[33], sha1[41], cur[41];
+
+    if (n <= 0)
+        return err_set_ssl(ERR_CRYPTO, "cannot encode the fetched "
+                                       "certificate");
+    itl_checksums(der, (size_t)n, md5, sha1);
+    OPENSSL_free(der);
+    pub_recovery_sha1(p, cur);
+    if (strcmp(sha1, cur) == 0)
+        return ERR_OK;
+    for (size_t i = 0; i < pub_history_count(p); i++) {
+        if (strcmp(pub_history_entry(p, i)->recovery, sha1) == 0)
+            return ERR_OK;
+    }
+    return err_set(ERR_UNTRUSTED,
+                   "the fetched key's certificate (SHA1 %s) "
+                   "is in no ITL this cluster has served, so phones would "
+                   "refuse an ITL signed with it (a backup of another "
+                   "cluster, or of a key never put in service?)",
+                   sha1);
+}
+
 void
 pub_key_remote_reset(pub_t *p, const adminsock_req_t *r)
 {
@@ -166,6 +203,17 @@ pub_key_remote_reset(pub_t *p, const adminsock_req_t *r)
     }
     if (keystore_cert_cn(with.cert, cn, sizeof(cn)) != ERR_OK)
         snprintf(cn, sizeof(cn), "?");
+    if (s_known_recovery(p, with.cert) != ERR_OK) {
+        log_warning("reset remotekey refused: %s", err_detail());
+        adminsock_line(p->admin, r->rid, r->ridlen, 1,
+                       "%s. Nothing was "
+                       "changed.",
+                       err_detail());
+        adminsock_done(p->admin, r->rid, r->ridlen, 1);
+        EVP_PKEY_free(with.key);
+        X509_free(with.cert);
+        return;
+    }
     adminsock_line(p->admin, r->rid, r->ridlen, 0,
                    "Opened the key file "
                    "fetched from %s (certificate CN=%s).",

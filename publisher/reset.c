@@ -55,11 +55,19 @@ pub_jobs_load(pub_t *p)
                                          strerror(errno));
     if (fscanf(f, "last_job = %" SCNu64 " last_ts = %u", &p->last_job,
                &p->last_ts) != 2) {
+        /* The numbers only need to grow: go on from the journal's last job
+         * and the clock, which is what a new file would hold. */
+        journal_job_t jj;
         fclose(f);
-        return err_set(ERR_FORMAT,
-                       "%s is damaged; expected last_job and "
-                       "last_ts lines",
-                       path);
+        p->last_job = 0;
+        p->last_ts = (uint32_t)time(NULL);
+        if (journal_last(p->cfg.state_dir, &jj) == ERR_OK)
+            p->last_job = jj.id;
+        free(jj.nodes);
+        log_warning("%s is damaged; going on from job %" PRIu64 " and the "
+                    "current time (it is rewritten at the next reset)",
+                    path, p->last_job);
+        return ERR_OK;
     }
     fclose(f);
     return ERR_OK;

@@ -1,9 +1,12 @@
 #include "clusterpw.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -62,6 +65,31 @@ s_secrets(const char *state, const char *newpass, const char *next)
     return rc;
 }
 
+/*
+ * The files were written by whoever ran the command (often root); the
+ * agent that reads them runs as the owner of the state folder.
+ */
+static int
+s_keep_owner(const char *state)
+{
+    static const char *const files[] = {
+        "keys/ITLRecovery.p12", "keys/ITLRecovery.p12.prev",
+        "secrets/p12.pass",     "secrets/p12.pass.prev",
+        "secrets/enrol.key",    NULL};
+    char path[PATH_MAX];
+    struct stat st;
+
+    if (stat(state, &st) < 0)
+        return err_set(ERR_IO, "cannot stat %s: %s", state, strerror(errno));
+    for (int i = 0; files[i] != NULL; i++) {
+        snprintf(path, sizeof(path), "%s/%s", state, files[i]);
+        if (chown(path, st.st_uid, st.st_gid) < 0 && errno != ENOENT)
+            return err_set(ERR_IO, "cannot give %s to the owner of %s: %s",
+                           path, state, strerror(errno));
+    }
+    return ERR_OK;
+}
+
 int
 clusterpw_change(const char *state, const char *current, const char *next)
 {
@@ -88,6 +116,8 @@ clusterpw_change(const char *state, const char *current, const char *next)
         rc = s_reencrypt(path, oldpass, newpass);
     if (rc == ERR_OK)
         rc = s_secrets(state, newpass, next);
+    if (rc == ERR_OK)
+        rc = s_keep_owner(state);
     OPENSSL_cleanse(stored, sizeof(stored));
     OPENSSL_cleanse(oldpass, sizeof(oldpass));
     OPENSSL_cleanse(newpass, sizeof(newpass));

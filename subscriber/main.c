@@ -345,6 +345,8 @@ s_on_admin(sub_t *s)
     static const char *const itlcluster[] = {"show", "itl", "cluster", NULL};
     static const char *const history[] = {"itl-history", NULL};
     static const char *const regen[] = {"set", "cert", "regen", NULL};
+    static const char *const lastjob[] = {"show", "reset", NULL};
+    static const char *const backup[] = {"show", "backup", NULL};
     adminsock_req_t r;
 
     if (adminsock_recv(s->admin, &r) != ERR_OK)
@@ -354,7 +356,8 @@ s_on_admin(sub_t *s)
     } else if (agentcmd_is(r.req, regen)) {
         s_regen(s, &r);
     } else if (agentcmd_is(r.req, reset) || agentcmd_is(r.req, cluster) ||
-               agentcmd_is(r.req, itlcluster) || agentcmd_is(r.req, history)) {
+               agentcmd_is(r.req, itlcluster) || agentcmd_is(r.req, history) ||
+               agentcmd_is(r.req, lastjob) || agentcmd_is(r.req, backup)) {
         adminsock_line(s->admin, r.rid, r.ridlen, 1,
                        "This is not a publisher node");
         adminsock_done(s->admin, r.rid, r.ridlen, 1);

@@ -183,6 +183,15 @@ set +e
 rc=$?
 set -e
 expect_eq "audit: an unreadable file" "$rc" 2
+printf '# exported, but empty\n' > "$d/empty"
+set +e
+"$cluster" admin pub utils itl audit --reports "$d/empty" > "$d/audit4.out" \
+    2> "$d/audit4.err"
+rc=$?
+set -e
+expect_eq "audit: a report without phones is not a success" "$rc" 2
+expect_eq "and says why" "$(cat "$d/audit4.err")" "itl-admin: $d/empty lists\
+ no phone (one line per phone: NAME SHA1); nothing was checked"
 
 # --- 5. the reset recovers every phone ------------------------------------
 echo lab-admin-password |

@@ -108,6 +108,20 @@ from="$SFTP_USER@127.0.0.1:$SSHD_PORT:other/ITLRecovery.p12"
 want "$TMP/out" "Downloaded $from ($(stat -c %s "$TMP/other/keys/ITLRecovery.p12") bytes)."
 want "$TMP/err" "the key file fetched from $from does not open with this cluster's security password: it was saved under another cluster security password. Nothing was changed."
 
+# A key of this cluster's password, but whose certificate no phone holds
+# (another publisher's, or one regenerated and never served).
+printf '%s\n%s\n' "$CLUSTER_PW" "$ADMIN_PW" | "$BIN/itl-admin" \
+    node init --state "$TMP/stranger" --host pub --publisher --bits 1024 \
+    --password-stdin >/dev/null
+install -d -o "$SFTP_USER" "$SFTP_HOME/stranger"
+install -o "$SFTP_USER" -m 600 "$TMP/stranger/keys/ITLRecovery.p12" \
+    "$SFTP_HOME/stranger/ITLRecovery.p12"
+stranger_sha1=$(openssl pkcs12 -in "$TMP/stranger/keys/ITLRecovery.p12" \
+    -passin "pass:$(cat "$TMP/stranger/secrets/p12.pass")" -nokeys \
+    -clcerts 2>/dev/null | openssl x509 -outform DER | sha1sum | cut -c1-40)
+refused "a key no phone knows" 1 stranger
+want "$TMP/err" "the fetched key's certificate (SHA1 $stranger_sha1) is in no ITL this cluster has served, so phones would refuse an ITL signed with it (a backup of another cluster, or of a key never put in service?). Nothing was changed."
+
 # A damaged file (the saved one cut short), given as the file itself.
 head -c 1000 "$saved" >"$SFTP_HOME/other/cut.p12"
 chown "$SFTP_USER" "$SFTP_HOME/other/cut.p12"
