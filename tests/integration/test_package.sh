@@ -8,6 +8,14 @@ source "$(dirname "$0")/lib.sh"
 
 build=$(cd "$ITL_BIN/.." && pwd)
 dir="$ITL_TMP/package"
+prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
+if [ "$prefix" != /usr ]; then
+    # A build folder configured before /usr became the default.
+    echo "SKIPPED: $build installs to $prefix; packages are built for /usr"\
+        "(reconfigure with -DCMAKE_INSTALL_PREFIX=/usr)"
+    finish
+    exit 0
+fi
 rm -rf "$dir"
 mkdir -p "$dir/out" "$dir/root" "$dir/control"
 
