@@ -31,7 +31,7 @@ asan: deps
 	    >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan \
-	    --output-on-failure -j $(JOBS)
+	    --repeat until-pass:2 --output-on-failure -j $(JOBS)
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

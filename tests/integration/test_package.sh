@@ -107,11 +107,14 @@ for page in man8/itl-admin.8 man8/itl-publisher.8 man8/itl-subscriber.8 \
         "$want"
 done
 # itl-admin(8) lists every command of the table, from commands.def.
+"$r/usr/bin/itl-admin" --commands > "$dir/commands" 2> "$dir/commands.err" ||
+    bad "itl-admin --commands failed: $(cat "$dir/commands.err")"
+tr -s ' ' < "$dir/itl-admin.8.txt" > "$dir/itl-admin.8.flat"
 while IFS=$'\t' read -r words _; do
-    if tr -s ' ' < "$dir/itl-admin.8.txt" | grep -qF " $words "; then
+    if grep -qF " $words " "$dir/itl-admin.8.flat"; then
         ok "itl-admin(8) lists $words"; else
         bad "itl-admin(8) does not list $words"; fi
-done < <("$r/usr/bin/itl-admin" --commands)
+done < "$dir/commands"
 grep -q "^EXIT STATUS" "$dir/itl-admin.8.txt" && ok "itl-admin(8) exit status" ||
     bad "itl-admin(8) has no EXIT STATUS"
 tr -s ' ' < "$dir/itl-recovery.conf.5.txt" |
