@@ -4,7 +4,6 @@
  * crash. The bytes are handed over as a memory file, the parser reads it by
  * path as it reads a real one.
  */
-#define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
