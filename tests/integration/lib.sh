@@ -26,6 +26,20 @@ expect_line() {
         bad "missing line '$2' in $1:"; sed 's/^/    /' "$1"; fi
 }
 
+# cluster_up NAME BASE_IP PORT NODES: a fresh cluster of NODES agents in
+# $ITL_TMP/NAME on loopback addresses from BASE_IP up and cluster port PORT,
+# settled (every node active and serving a complete ITL), stopped when the
+# test exits. Sets d to its folder.
+cluster_up() {
+    export ITL_CLUSTER_DIR=$ITL_TMP/$1 ITL_BASE_IP=$2 ITL_CLUSTER_PORT=$3
+    d=$ITL_CLUSTER_DIR
+    trap '"$cluster" stop >/dev/null 2>&1 || true' EXIT
+    "$cluster" stop >/dev/null 2>&1 || true
+    rm -rf "$d"
+    "$cluster" start "$4"
+    "$cluster" wait
+}
+
 sha1_of() { sha1sum "$1" | cut -c1-40; }
 
 json_field() { # FILE EXPR (python expression on d)

@@ -4,17 +4,8 @@
 # unknown CURVE key, and a normal TFTP restart.
 . "$(dirname "$0")/lib.sh"
 
-export ITL_CLUSTER_DIR=$ITL_TMP/cluster-reset
-export ITL_BASE_IP=127.0.0.60
-export ITL_CLUSTER_PORT=7460
 export ITL_RESET_TIMEOUT_MS=4000
-d=$ITL_CLUSTER_DIR
-trap '"$cluster" stop >/dev/null 2>&1 || true' EXIT
-"$cluster" stop >/dev/null 2>&1 || true
-rm -rf "$d"
-
-"$cluster" start 3
-"$cluster" wait
+cluster_up cluster-reset 127.0.0.60 7460 3
 for n in pub sub1 sub2; do "$cluster" fetch $n "$d/$n/before.tlv"; done
 expect_eq "each node signs its own ITL" \
     "$(json_field "$d/sub1/before.tlv" 'd["signer"]["name"]')" \

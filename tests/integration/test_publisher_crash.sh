@@ -4,16 +4,8 @@
 # the nodes that were done are left alone and the others finish.
 . "$(dirname "$0")/lib.sh"
 
-export ITL_CLUSTER_DIR=$ITL_TMP/publisher-crash
-export ITL_BASE_IP=127.0.0.120
-export ITL_CLUSTER_PORT=7520
 export ITL_RESET_TIMEOUT_MS=30000
-d=$ITL_CLUSTER_DIR
-trap '"$cluster" stop >/dev/null 2>&1 || true' EXIT
-"$cluster" stop >/dev/null 2>&1 || true
-rm -rf "$d"
-"$cluster" start 3
-"$cluster" wait
+cluster_up publisher-crash 127.0.0.120 7520 3
 
 # sub2 is frozen, so the job cannot end before the publisher dies.
 kill -STOP "$(cat "$d/sub2/agent.pid")"

@@ -5,17 +5,9 @@
 # node serves the last reset ITL.
 . "$(dirname "$0")/lib.sh"
 
-export ITL_CLUSTER_DIR=$ITL_TMP/soak
-export ITL_BASE_IP=127.0.0.110
-export ITL_CLUSTER_PORT=7510
 export ITL_RESET_TIMEOUT_MS=5000
-d=$ITL_CLUSTER_DIR
+cluster_up soak 127.0.0.110 7510 5
 nodes="pub sub1 sub2 sub3 sub4"
-trap '"$cluster" stop >/dev/null 2>&1 || true' EXIT
-"$cluster" stop >/dev/null 2>&1 || true
-rm -rf "$d"
-"$cluster" start 5
-"$cluster" wait
 
 RANDOM=42
 restarts=0
