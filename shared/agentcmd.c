@@ -158,36 +158,42 @@ agentcmd_regen(void *admin, const adminsock_req_t *r, const config_t *cfg,
     const Itl__AdminRequest *q = r->req;
     time_t now = time(NULL);
     char msg[2048], *end = NULL;
-    int rc;
+    size_t argi;
+    int rc, check;
 
     *name = NULL;
-    if (q->n_argv >= 5 && strcmp(q->argv[4], "--check-only") == 0) {
+    /* set cert regen NAME [--check-only] [--now UNIXTIME] */
+    argi = 4;
+    check = argi < q->n_argv && strcmp(q->argv[argi], "--check-only") == 0;
+    argi += check;
+    if (argi + 2 == q->n_argv && strcmp(q->argv[argi], "--now") == 0) {
+        const char *v = q->argv[argi + 1];
+        errno = 0;
+        now = (time_t)strtoll(v, &end, 10);
+        if (errno != 0 || *end != '\0' || v[0] == '\0' || now < 0) {
+            adminsock_line(admin, r->rid, r->ridlen, 1,
+                           "error: --now '%.40s' is not a unix time", v);
+            return 2;
+        }
+        argi += 2;
+        if (!check)
+            log_notice("%s: certificate regeneration with the test clock "
+                       "at %lld",
+                       cfg->hostname, (long long)now);
+    }
+    if (q->n_argv < 4 || argi != q->n_argv) {
+        adminsock_line(admin, r->rid, r->ridlen, 1,
+                       "usage: set cert regen "
+                       "CallManager|TVS|CAPF|ITLRecovery [--now UNIXTIME]");
+        return 2;
+    }
+    if (check) {
         /* Asked before the operator confirms: check, change nothing. */
-        if (q->n_argv == 7 && strcmp(q->argv[5], "--now") == 0)
-            now = (time_t)strtoll(q->argv[6], &end, 10);
         rc =
             node_regen_check(cfg->state_dir, q->argv[3], now, msg, sizeof(msg));
         if (rc != ERR_OK)
             s_lines(admin, r, 1, "error: ", msg);
         return rc == ERR_OK ? 0 : rc == ERR_HOLD ? 1 : 2;
-    }
-    if (q->n_argv == 6 && strcmp(q->argv[4], "--now") == 0) {
-        errno = 0;
-        now = (time_t)strtoll(q->argv[5], &end, 10);
-        if (errno != 0 || *end != '\0' || q->argv[5][0] == '\0') {
-            adminsock_line(admin, r->rid, r->ridlen, 1,
-                           "error: --now '%.40s' is not a unix time",
-                           q->argv[5]);
-            return 2;
-        }
-        log_notice("%s: certificate regeneration with the test clock at "
-                   "%lld",
-                   cfg->hostname, (long long)now);
-    } else if (q->n_argv != 4) {
-        adminsock_line(admin, r->rid, r->ridlen, 1,
-                       "usage: set cert regen "
-                       "CallManager|TVS|CAPF|ITLRecovery [--now UNIXTIME]");
-        return 2;
     }
     rc = node_regen(cfg->state_dir, q->argv[3], now, msg, sizeof(msg));
     if (rc != ERR_OK) {

@@ -690,7 +690,7 @@ tftpnode_check(tftpnode_t *n)
                     n->cfg->hostname, err_detail());
         n->retry_at = 0;
     }
-    if (tftpd_running(n->tftpd) || tftpd_mode(n->tftpd) != 0)
+    if (tftpd_running(n->tftpd) || tftpd_mode(n->tftpd) != TFTPD_MODE_SUPERVISE)
         return;
     /* Not running: try again now and then, saying so each time. */
     now = time_mono_ms();
@@ -708,7 +708,7 @@ tftpnode_check(tftpnode_t *n)
 int
 tftpnode_serving(tftpnode_t *n)
 {
-    return n->tftpd == NULL || tftpd_mode(n->tftpd) != 0 ||
+    return n->tftpd == NULL || tftpd_mode(n->tftpd) != TFTPD_MODE_SUPERVISE ||
            tftpd_running(n->tftpd);
 }
 
